@@ -1,0 +1,23 @@
+# Front door for developers and CI. `make demo` runs the main job, `make test` runs the tests.
+.PHONY: setup test test-slow lint demo clean
+
+setup: .venv/.installed
+
+.venv/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+test: setup
+	.venv/bin/python -m pytest
+
+test-slow: setup
+	.venv/bin/python -m pytest -m "slow or lab"
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+demo: setup
+	bash scripts/demo.sh
+
+clean:
+	rm -rf .venv build *.egg-info

@@ -1,0 +1,1 @@
+"""Command-line entry points: `dirac` (users) and `dirac-core` (servers and admins)."""

@@ -1,0 +1,24 @@
+"""`dirac-core`: run services, manage databases and configuration on a server."""
+
+from __future__ import annotations
+
+import click
+
+from dirac_core import __version__
+from dirac_core.cli.common import run_cli
+
+
+@click.group()
+@click.version_option(__version__, prog_name="dirac-core")
+def cli() -> None:
+    """Server and administration commands of dirac_core."""
+
+
+def _register() -> None:
+    # Each subsystem owns its command group; the admin CLI only assembles them.
+    pass
+
+
+def main() -> None:
+    _register()
+    run_cli(cli)

@@ -1,0 +1,1 @@
+"""Database layer: one module per DIRAC database, SQLAlchemy Core tables, no HTTP here."""

@@ -1,0 +1,1 @@
+"""dirac_kit: operator tooling (lab of hosts, ansible wrapper, runbooks). Not deployed to hosts."""
