@@ -1,0 +1,1 @@
+"""Authentication (tokens, certificates) and DIRAC-style authorization (groups and properties)."""

@@ -1,0 +1,1 @@
+"""Service runtime: one ASGI process per DIRAC component, HTTPS, REST + DIRAC RPC."""

@@ -1,0 +1,63 @@
+"""The contract between the service runtime and the code of each DIRAC component.
+
+A component (``WorkloadManagement/JobManager``) is declared once with a `Component`. The runtime
+builds the FastAPI app: it mounts the REST router at ``/api/<System>/<Service>`` and answers DIRAC's
+HTTPS RPC protocol at ``POST /<System>/<Service>`` by calling the matching `rpc_methods` entry.
+Business logic lives in plain classes built from the `ComponentContext`; routers and RPC methods
+are thin adapters over them (the diracx layering: routers / logic / DB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from sqlalchemy import Engine
+
+    from dirac_core.auth.caller import Caller
+    from dirac_core.config.cfg import Config
+
+# An RPC method receives the authenticated caller and the positional args decoded from DIRAC's
+# `args` form field; it returns a JSON-able value or raises a DiracError.
+RpcMethod = Callable[..., Any]
+
+
+@dataclass
+class ComponentContext:
+    """What a component gets at start-up: its configuration and database engines."""
+
+    config: Config
+    component: str
+    section: str  # /Systems/<System>/<Instance>/Services/<Name>
+    engine_factory: Callable[[str, str], Engine]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def engine(self, system: str, db_name: str) -> Engine:
+        return self.engine_factory(system, db_name)
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.config.get(f"{self.section}/{name}", default)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str  # "WorkloadManagement/JobManager"
+    default_port: int
+    databases: tuple[tuple[str, str], ...] = ()  # (System, DBName) pairs it needs
+    build_router: Callable[[ComponentContext], APIRouter] | None = None
+    build_rpc: Callable[[ComponentContext], dict[str, RpcMethod]] | None = None
+    description: str = ""
+
+    @property
+    def system(self) -> str:
+        return self.name.partition("/")[0]
+
+    @property
+    def service(self) -> str:
+        return self.name.partition("/")[2]
+
+
+__all__ = ["Caller", "Component", "ComponentContext", "RpcMethod"]
