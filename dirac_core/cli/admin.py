@@ -16,7 +16,9 @@ def cli() -> None:
 
 def _register() -> None:
     # Each subsystem owns its command group; the admin CLI only assembles them.
-    pass
+    from dirac_core.cli.db import db
+
+    cli.add_command(db)
 
 
 def main() -> None:

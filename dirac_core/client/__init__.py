@@ -1,0 +1,1 @@
+"""Python client for dirac_core services (usable from scripts and notebooks)."""

@@ -1,0 +1,1 @@
+"""Component declarations: thin REST routers and DIRAC RPC tables over the logic layer."""

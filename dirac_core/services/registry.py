@@ -1,0 +1,20 @@
+"""Every component dirac_core can run, by ``System/Service`` name."""
+
+from __future__ import annotations
+
+from dirac_core.errors import NotFound
+from dirac_core.server.component import Component
+
+
+def all_components() -> dict[str, Component]:
+    # Imported lazily so `dirac-core --help` stays fast and a broken subsystem names itself.
+    components: list[Component] = []
+    return {component.name: component for component in components}
+
+
+def get_component(name: str) -> Component:
+    components = all_components()
+    if name not in components:
+        known = ", ".join(sorted(components)) or "none"
+        raise NotFound(f"unknown component {name!r}: known components are {known}")
+    return components[name]
