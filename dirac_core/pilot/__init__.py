@@ -1,0 +1,1 @@
+"""The pilot: asks the Matcher for a job, runs it locally, reports back."""
