@@ -12,5 +12,12 @@ def cli() -> None:
     """Deploy and migrate DIRAC instances; run the local lab."""
 
 
+def _register() -> None:
+    from dirac_kit.runbook.cli import runbook
+
+    cli.add_command(runbook)
+
+
 def main() -> None:
+    _register()
     run_cli(cli)

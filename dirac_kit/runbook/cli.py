@@ -1,0 +1,117 @@
+"""`dirac-kit runbook render|run|status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dirac_kit.runbook.context import build_context
+from dirac_kit.runbook.model import BOOKS, Runbook, load_book
+from dirac_kit.runbook.render import render_book
+from dirac_kit.runbook.runner import RunState, run_book
+
+_inventory_option = click.option(
+    "-i",
+    "--inventory",
+    "inventories",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Ansible inventory (repeat for the old and the new site).",
+)
+_plan_option = click.option("--plan", type=click.Path(path_type=Path), help="Database migration plan (YAML).")
+_vault_option = click.option(
+    "--vault-password-file", type=click.Path(path_type=Path), help="Vault password file, to read vaulted group_vars."
+)
+_state_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path("var/runbooks"),
+    show_default=True,
+    help="Where markers, run logs and reports are kept.",
+)
+
+
+def _prepare(
+    book_name: str, inventories: tuple[Path, ...], plan: Path | None, vault: Path | None
+) -> tuple[Runbook, dict[str, Any]]:
+    context = build_context(inventories, plan, vault)
+    return load_book(book_name, context), context
+
+
+@click.group()
+def runbook() -> None:
+    """Render and run the operator runbooks (stage1, stage2, rollback)."""
+
+
+@runbook.command()
+@click.argument("book_name", metavar="BOOK", type=click.Choice(BOOKS))
+@_inventory_option
+@_plan_option
+@_vault_option
+@_state_option
+@click.option("--out", type=click.Path(path_type=Path), help="Output directory (default: STATE_DIR/BOOK).")
+def render(
+    book_name: str,
+    inventories: tuple[Path, ...],
+    plan: Path | None,
+    vault_password_file: Path | None,
+    state_dir: Path,
+    out: Path | None,
+) -> None:
+    """Write the runbook as Markdown and standalone HTML, with results of any run so far."""
+    book, context = _prepare(book_name, inventories, plan, vault_password_file)
+    records = RunState(state_dir / book_name).done_records(book)
+    markdown, html = render_book(book, context, records, out or state_dir / book_name)
+    click.echo(f"runbook written: {markdown} and {html}")
+
+
+@runbook.command()
+@click.argument("book_name", metavar="BOOK", type=click.Choice(BOOKS))
+@_inventory_option
+@_plan_option
+@_vault_option
+@_state_option
+@click.option("--only", help="Run just this step (e.g. to mark a manual step done).")
+def run(
+    book_name: str,
+    inventories: tuple[Path, ...],
+    plan: Path | None,
+    vault_password_file: Path | None,
+    state_dir: Path,
+    only: str | None,
+) -> None:
+    """Run the steps not yet done, in order; re-run to resume after a failure."""
+    book, context = _prepare(book_name, inventories, plan, vault_password_file)
+    if only is not None:
+        book.step(only)  # unknown step: clear error before anything runs
+    state = RunState(state_dir / book_name)
+    ok = run_book(book, state, Path.cwd(), click.echo, only=only)
+    _, html = render_book(book, context, state.done_records(book), state_dir / book_name)
+    click.echo(f"report: {html}")
+    if not ok:
+        raise click.exceptions.Exit(1)
+
+
+@runbook.command()
+@click.argument("book_name", metavar="BOOK", type=click.Choice(BOOKS))
+@_inventory_option
+@_plan_option
+@_vault_option
+@_state_option
+def status(
+    book_name: str,
+    inventories: tuple[Path, ...],
+    plan: Path | None,
+    vault_password_file: Path | None,
+    state_dir: Path,
+) -> None:
+    """Show which steps are done and which remain."""
+    book, _ = _prepare(book_name, inventories, plan, vault_password_file)
+    records = RunState(state_dir / book_name).done_records(book)
+    for index, step in enumerate(book.steps, start=1):
+        record = records.get(step.id)
+        mark = f"done ({record.duration_seconds:.1f} s)" if record else "pending"
+        click.echo(f"{index:2d}. {step.id:<20} {mark:<18} {step.title}")

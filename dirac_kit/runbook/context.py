@@ -1,0 +1,72 @@
+"""Facts a runbook is rendered with: the real inventory (through `ansible-inventory`) and the plan."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dirac_core.errors import BadRequest, ConfigError
+
+# Groups every migration inventory must define; the runbook names hosts through them.
+REQUIRED_GROUPS = ("egi", "fg")
+
+
+def read_inventory(inventories: Sequence[Path], vault_password_file: Path | None = None) -> dict[str, Any]:
+    """Groups and host variables as Ansible sees them (group_vars and host_vars merged)."""
+    for inventory in inventories:
+        if not inventory.exists():
+            raise BadRequest(f"inventory {inventory} not found: pass -i with an inventory directory or file")
+    # Prefer the ansible of the venv this code runs from, even when that venv is not on PATH.
+    beside = Path(sys.executable).parent / "ansible-inventory"
+    binary = str(beside) if beside.is_file() else shutil.which("ansible-inventory")
+    if binary is None:
+        raise ConfigError("ansible-inventory not found: install the kit extra (pip install 'dirac-core[kit]')")
+    command = [binary, "--list"]
+    for inventory in inventories:
+        command += ["-i", str(inventory)]
+    if vault_password_file is not None:
+        command += ["--vault-password-file", str(vault_password_file)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BadRequest(f"ansible-inventory could not read {', '.join(map(str, inventories))}: {last}")
+    data: dict[str, Any] = json.loads(result.stdout)
+    hostvars: dict[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    groups = {name: _hosts_below(data, name) for name in data if name != "_meta"}
+    return {"groups": groups, "hostvars": hostvars}
+
+
+def _hosts_below(data: dict[str, Any], group: str) -> list[str]:
+    node = data.get(group, {})
+    hosts = list(node.get("hosts", []))
+    for child in node.get("children", []):
+        hosts += [h for h in _hosts_below(data, child) if h not in hosts]
+    return hosts
+
+
+def build_context(
+    inventories: Sequence[Path], plan: Path | None = None, vault_password_file: Path | None = None
+) -> dict[str, Any]:
+    inventory = read_inventory(inventories, vault_password_file)
+    missing = [g for g in REQUIRED_GROUPS if not inventory["groups"].get(g)]
+    if missing:
+        raise BadRequest(f"inventory has no hosts in group(s) {', '.join(missing)}: add the instance groups egi and fg")
+    context: dict[str, Any] = {
+        "inventory_args": [arg for inv in inventories for arg in ("-i", str(inv))],
+        "inventories": [str(inv) for inv in inventories],
+        **inventory,
+        "plan_path": str(plan) if plan else "",
+        "plan": {},
+    }
+    if plan is not None:
+        if not plan.is_file():
+            raise BadRequest(f"migration plan {plan} not found: pass --plan with the plan YAML")
+        context["plan"] = yaml.safe_load(plan.read_text()) or {}
+    return context

@@ -1,0 +1,45 @@
+"""Render a runbook (and the results of its run, if any) as Markdown and standalone HTML."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from dirac_kit.runbook.model import Runbook
+from dirac_kit.runbook.runner import StepRecord
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("dirac_kit.runbook", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["shquote"] = shlex.quote
+    return env
+
+
+def render_book(
+    book: Runbook, context: dict[str, Any], records: dict[str, StepRecord], out_dir: Path
+) -> tuple[Path, Path]:
+    """Write `<book>.md` and `<book>.html` into out_dir; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    values = {
+        **context,
+        "book": book,
+        "records": records,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "total_seconds": sum(r.duration_seconds for r in records.values()),
+    }
+    env = _environment()
+    markdown = out_dir / f"{book.name}.md"
+    html = out_dir / f"{book.name}.html"
+    markdown.write_text(env.get_template("runbook.md.j2").render(**values), encoding="utf-8")
+    html.write_text(env.get_template("runbook.html.j2").render(**values), encoding="utf-8")
+    return markdown, html

@@ -1,0 +1,144 @@
+"""Run a runbook step by step, resumably, in the spirit of openstack-ansible's run-upgrade.sh.
+
+Each finished step leaves a marker (JSON with its timings) in the run directory; a re-run skips
+marked steps. On failure the remaining steps are printed with their commands so an operator can
+re-run or finish by hand. A step may write results (freeze windows, verify reports) as JSON to the
+file named by $DIRAC_KIT_RESULT; they end up in the run log and the HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dirac_kit.runbook.model import Runbook, Step
+
+_OUTPUT_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step_id: str
+    status: str  # "done", "failed", "skipped" (already done), "manual"
+    started: str
+    duration_seconds: float
+    returncode: int | None
+    output_tail: str
+    results: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+class RunState:
+    """Markers and the run log of one runbook run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.markers = run_dir / "markers"
+
+    def marker(self, index: int, step: Step) -> Path:
+        return self.markers / f"{index:02d}-{step.id}.done"
+
+    def is_done(self, index: int, step: Step) -> bool:
+        return self.marker(index, step).is_file()
+
+    def mark_done(self, index: int, step: Step, record: StepRecord) -> None:
+        self.markers.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.marker(index, step), json.dumps(record.as_dict(), indent=2))
+
+    def done_records(self, book: Runbook) -> dict[str, StepRecord]:
+        records: dict[str, StepRecord] = {}
+        for index, step in enumerate(book.steps, start=1):
+            if self.is_done(index, step):
+                records[step.id] = StepRecord(**json.loads(self.marker(index, step).read_text()))
+        return records
+
+    def append_log(self, record: StepRecord) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with (self.run_dir / "run-log.jsonl").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(record.as_dict()) + "\n")
+
+    def log_records(self) -> list[StepRecord]:
+        path = self.run_dir / "run-log.jsonl"
+        if not path.is_file():
+            return []
+        return [StepRecord(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # a crash never leaves a half-written marker
+
+
+Echo = Callable[[str], None]
+
+
+def run_book(book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None = None) -> bool:
+    """Run every step not yet marked done; returns False (after printing what is left) on failure."""
+    for index, step in enumerate(book.steps, start=1):
+        if only is not None and step.id != only:
+            continue
+        if state.is_done(index, step):
+            echo(f"[{index}/{len(book.steps)}] {step.id}: already done, skipping")
+            continue
+        echo(f"[{index}/{len(book.steps)}] {step.id}: {step.title}")
+        if step.manual:
+            echo(f"    manual step: {step.expected or step.title}; mark it done with --only {step.id} once done")
+            state.append_log(_record(step, "manual", 0.0, None, "", {}))
+            return False
+        if not step.command:
+            record = _record(step, "done", 0.0, 0, "", {})
+        else:
+            echo(f"    $ {shlex.join(step.command)}")
+            record = _execute(step, state, cwd)
+        state.append_log(record)
+        if record.status != "done":
+            _print_failure(book, index, record, echo)
+            return False
+        state.mark_done(index, step, record)
+        echo(f"    done in {record.duration_seconds:.1f} s")
+    return True
+
+
+def _record(step: Step, status: str, duration: float, rc: int | None, tail: str, results: dict[str, Any]) -> StepRecord:
+    return StepRecord(step.id, status, datetime.now(UTC).isoformat(timespec="seconds"), duration, rc, tail, results)
+
+
+def _execute(step: Step, state: RunState, cwd: Path) -> StepRecord:
+    results_file = state.run_dir / "results" / f"{step.id}.json"
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.unlink(missing_ok=True)
+    env = {**os.environ, "DIRAC_KIT_RESULT": str(results_file)}
+    started = time.monotonic()
+    proc = subprocess.run(step.command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    duration = time.monotonic() - started
+    output = (proc.stdout + proc.stderr).splitlines()
+    (state.run_dir / "results" / f"{step.id}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    results: dict[str, Any] = {}
+    if results_file.is_file():
+        try:
+            results = json.loads(results_file.read_text())
+        except json.JSONDecodeError:
+            results = {"error": f"step wrote invalid JSON to {results_file}"}
+    status = "done" if proc.returncode == 0 else "failed"
+    return _record(step, status, duration, proc.returncode, "\n".join(output[-_OUTPUT_TAIL_LINES:]), results)
+
+
+def _print_failure(book: Runbook, index: int, record: StepRecord, echo: Echo) -> None:
+    echo(f"******** step {record.step_id} failed (exit {record.returncode}) ********")
+    if record.output_tail:
+        echo(record.output_tail)
+    echo("Fix the cause and re-run the same command to resume here, or run the remaining steps by hand:")
+    for step in book.steps[index - 1 :]:
+        command = shlex.join(step.command) if step.command else "(manual) " + step.title
+        echo(f"  {step.id}: {command}")

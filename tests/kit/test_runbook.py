@@ -1,0 +1,110 @@
+"""Runbooks: rendered from a real inventory via ansible-inventory; run with real subprocesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dirac_core.errors import BadRequest
+from dirac_kit.cli import _register, cli
+from dirac_kit.runbook.context import build_context
+from dirac_kit.runbook.model import Runbook, Step, load_book
+from dirac_kit.runbook.runner import RunState, run_book
+
+INVENTORY = """
+all:
+  children:
+    cyfronet:
+      hosts: {cyf-dirac01: {}, cyf-dirac02: {}}
+    cc_in2p3:
+      hosts: {ccdiracli07: {}, ccdiracli08: {}}
+    egi:
+      hosts: {cyf-dirac01: {}, ccdiracli07: {}}
+    fg:
+      hosts: {cyf-dirac02: {}, ccdiracli08: {}}
+"""
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY)
+    return path
+
+
+def test_stage1_renders_with_real_hosts_and_commands(inventory: Path, tmp_path: Path) -> None:
+    _register()
+    result = CliRunner().invoke(
+        cli, ["runbook", "render", "stage1", "-i", str(inventory), "--state-dir", str(tmp_path / "state")]
+    )
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "state/stage1/stage1.md").read_text()
+    html = (tmp_path / "state/stage1/stage1.html").read_text()
+    assert "ccdiracli07, ccdiracli08" in markdown and "cyf-dirac01, cyf-dirac02" in markdown
+    assert f"ansible-playbook -i {inventory} playbooks/site.yml --limit cc_in2p3" in markdown
+    for step in load_book("stage1", build_context([inventory])).steps:
+        assert f'id="{step.id}"' in html
+        assert step.rollback and step.affected and step.verify and step.expected
+
+
+def test_inventory_without_instance_groups_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text("all:\n  hosts: {ccdiracli07: {}}\n")
+    with pytest.raises(BadRequest, match="group\\(s\\) egi, fg"):
+        build_context([path])
+
+
+def test_missing_inventory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match="not found: pass -i"):
+        build_context([tmp_path / "nope"])
+
+
+def _book(tmp_path: Path) -> Runbook:
+    flag = tmp_path / "allow-third"
+    steps = [
+        Step("one", "first", ["sh", "-c", f"echo one >> {tmp_path}/trace"], "", "", "", ""),
+        Step(
+            "two",
+            "second, reports a result",
+            ["sh", "-c", f'echo two >> {tmp_path}/trace; echo \'{{"freeze_seconds": 2.5}}\' > "$DIRAC_KIT_RESULT"'],
+            "",
+            "",
+            "",
+            "",
+        ),
+        Step(
+            "three",
+            "third, fails until allowed",
+            ["sh", "-c", f"test -f {flag} && echo three >> {tmp_path}/trace"],
+            "",
+            "",
+            "",
+            "",
+        ),
+    ]
+    return Runbook("test", "Test book", "", steps)
+
+
+def test_failed_step_prints_remaining_and_resume_skips_done_steps(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    state = RunState(tmp_path / "run")
+    lines: list[str] = []
+    assert run_book(book, state, tmp_path, lines.append) is False
+    assert (tmp_path / "trace").read_text() == "one\ntwo\n"
+    failure = "\n".join(lines)
+    assert "step three failed" in failure and "three: sh -c" in failure
+    (tmp_path / "allow-third").touch()
+    lines.clear()
+    assert run_book(book, state, tmp_path, lines.append) is True
+    assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\n"  # one and two not re-run
+    assert sum("already done" in line for line in lines) == 2
+    records = state.done_records(book)
+    assert records["two"].results == {"freeze_seconds": 2.5}
+    log = [json.loads(line) for line in (tmp_path / "run/run-log.jsonl").read_text().splitlines()]
+    assert [entry["status"] for entry in log] == ["done", "done", "failed", "done"]
+    lines.clear()
+    assert run_book(book, state, tmp_path, lines.append) is True  # finished run: nothing re-runs
+    assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\n"
