@@ -195,6 +195,7 @@ def test_oversized_request_413(instance: LocalInstance) -> None:
     with instance.client(NAME, user="alice") as client:
         with pytest.raises(PayloadTooLarge, match="exceeds the 1 MiB limit"):
             client.request("POST", "upload", content=big)
+
         # No Content-Length: chunked upload, the limit is enforced while streaming.
         def chunks() -> Iterator[bytes]:
             for _ in range(20):
