@@ -45,8 +45,42 @@ def serve_command(
     serve(resolve_component(component), config, host=host, port=port, log_level=log_level)
 
 
+@click.command("test-idp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, required=True)
+@click.option("--cert", "cert_file", type=click.Path(dir_okay=False, exists=True), required=True)
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True), required=True)
+@click.option("--user", "users", multiple=True, help="NAME=SUBJECT (repeatable); default: the local instance users.")
+@click.option("--interval", type=int, default=2, show_default=True, help="Polling interval told to clients.")
+def test_idp_command(
+    host: str, port: int, cert_file: str, key_file: str, users: tuple[str, ...], interval: int
+) -> None:
+    """Run the built-in test identity provider over HTTPS (lab and tests only)."""
+    import uvicorn
+
+    from dirac_core.auth.test_idp import IdPState, create_test_idp_app
+    from dirac_core.server.local import USERS
+
+    known = {name: subject for name, (subject, _groups) in USERS.items()}
+    for item in users:
+        name, sep, subject = item.partition("=")
+        if not sep or not name or not subject:
+            raise click.BadParameter(f"--user {item!r}: write NAME=SUBJECT")
+        known[name] = subject
+    state = IdPState(issuer=f"https://{host}:{port}", users=known, interval=interval)
+    uvicorn.run(
+        create_test_idp_app(state),
+        host=host,
+        port=port,
+        ssl_certfile=cert_file,
+        ssl_keyfile=key_file,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
 def runtime_commands() -> list[click.Command]:
     """The commands the runtime adds to dirac-core (one line in cli/admin.py)."""
     from dirac_core.security.cli import certs
 
-    return [serve_command, certs]
+    return [serve_command, certs, test_idp_command]

@@ -38,6 +38,7 @@ from dirac_core.server.cli import resolve_component
 from dirac_core.server.component import Component
 from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
 
+TEST_IDP = "TestIdP"
 ROOT = Path(__file__).resolve().parents[2]
 DIRAC_CORE = str(Path(sys.executable).parent / "dirac-core")
 
@@ -164,18 +165,40 @@ class LocalInstance:
         self.processes[component] = process
         wait_healthy(self.base_url(component), self.ca_file, process, timeout)
 
+    def start_test_idp(self, extra_users: Mapping[str, str], timeout: float = 60) -> None:
+        log = self.layout.log_dir / "TestIdP.log"
+        cmd = [DIRAC_CORE, "test-idp", "--port", str(self.ports[TEST_IDP]), "--interval", "1"]
+        for name, subject in extra_users.items():
+            cmd += ["--user", f"{name}={subject}"]
+        cmd += ["--cert", str(self.layout.host_cert), "--key", str(self.layout.host_key)]
+        with log.open("ab") as out:
+            popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env(), cwd=ROOT)
+        process = Process(TEST_IDP, popen, log)
+        self.processes[TEST_IDP] = process
+        wait_healthy(self.idp_url, self.ca_file, process, timeout, path="/.well-known/openid-configuration")
+
+    @property
+    def idp_url(self) -> str:
+        return f"https://127.0.0.1:{self.ports[TEST_IDP]}"
+
+    def approve_device_login(self, user_code: str, username: str) -> None:
+        """What the user does in the browser: approve `user_code` at the test IdP as `username`."""
+        with self.http() as http:
+            reply = http.post(f"{self.idp_url}/device/approve", data={"user_code": user_code, "username": username})
+        reply.raise_for_status()
+
     def stop_all(self) -> dict[str, int]:
         return {name: process.stop() for name, process in reversed(list(self.processes.items()))}
 
 
-def wait_healthy(base_url: str, ca_file: str, process: Process, timeout: float = 60) -> None:
+def wait_healthy(base_url: str, ca_file: str, process: Process, timeout: float = 60, path: str = "/health") -> None:
     deadline = time.monotonic() + timeout
     with httpx.Client(verify=make_ssl_context(None, ca_file), timeout=5) as http:
         while time.monotonic() < deadline:
             if process.popen.poll() is not None:
                 raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}")
             with contextlib.suppress(httpx.TransportError):
-                if http.get(f"{base_url}/health").status_code in (200, 503):
+                if http.get(f"{base_url}{path}").status_code in (200, 503):
                     return
             time.sleep(0.1)
     raise RuntimeError(f"{process.name} not healthy after {timeout}s:\n{process.log_tail()}")
@@ -188,11 +211,15 @@ def running_instance(
     *,
     db_urls: Mapping[tuple[str, str], str] | None = None,
     extra_cfg: Mapping[str, Any] | None = None,
-    idp_url: str | None = None,
+    with_test_idp: bool = False,
+    idp_only_users: Mapping[str, str] | None = None,
     before_start: Sequence[Sequence[str]] = (),
 ) -> Iterator[LocalInstance]:
     """Write certs + dirac.cfg under `tmp_path`/instance and serve `components`; stop them after.
 
+    `idp_only_users` (name -> subject) exist at the test IdP but not in the Registry.
+    `with_test_idp` also runs ``dirac-core test-idp`` (users alice, bob, admin, pilot) and points
+    ``/Resources/IdProviders/TestIdP`` at it: `LocalInstance.approve_device_login` plays the user.
     `before_start` commands (e.g. ``["dirac-core", "db", "init"]``) run with ``--cfg <cfg>`` appended,
     after the cfg is written and before services start (schema creation).
     """
@@ -201,11 +228,17 @@ def running_instance(
     resolved = [(ref, resolve_component(ref)) for ref in components]
     by_name = {component.name: component for _ref, component in resolved}
     ports = {name: free_port() for name in by_name}
+    idp_url = None
+    if with_test_idp:
+        ports[TEST_IDP] = free_port()
+        idp_url = f"https://127.0.0.1:{ports[TEST_IDP]}"
     layout.cfg_file.write_text(
         local_config_text(layout, by_name.values(), ports, db_urls=db_urls, idp_url=idp_url, extra=extra_cfg)
     )
     instance = LocalInstance(layout, by_name, ports)
     try:
+        if with_test_idp:
+            instance.start_test_idp(extra_users=idp_only_users or {})
         for command in before_start:
             subprocess.run([*command, "--cfg", str(layout.cfg_file)], check=True, env=subprocess_env(), cwd=ROOT)
         for ref, component in resolved:
