@@ -137,3 +137,10 @@ DEMO = Component(
     build_rpc=build_rpc,
     description="Demo component of the runtime tests",
 )
+
+
+def demo_registry() -> list[Component]:
+    """A registry for `dirac-core up --registry tests.support.demo:demo_registry` in tests."""
+    from dirac_core.services.framework_auth import AUTH
+
+    return [DEMO, AUTH]
