@@ -146,6 +146,7 @@ def test_idp_command(
 
 def runtime_commands() -> list[click.Command]:
     """The commands the runtime adds to dirac-core (one line in cli/admin.py)."""
+    from dirac_core.auth.cli import token_group
     from dirac_core.security.cli import certs
 
-    return [serve_command, up_command, certs, test_idp_command]
+    return [serve_command, up_command, certs, token_group, test_idp_command]

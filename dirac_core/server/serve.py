@@ -2,12 +2,13 @@
 
 The port comes from ``<component section>/Port`` (default: the component's DIRAC port), TLS from
 ``/DIRAC/Security``. uvicorn handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
-finish (up to ``GracefulShutdownTimeout`` seconds, default 30) and exits.
+finish (up to ``GracefulShutdownTimeout`` seconds, default 30) and exits with status 0.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 
 import uvicorn
 
@@ -63,6 +64,9 @@ def serve(
     logging.getLogger("uvicorn.error").info(
         "dirac-core serve: %s at https://%s:%d/%s", component.name, bind_host, bind_port, component.name
     )
+    # uvicorn re-raises the stop signal once it has drained; absorbing it makes a graceful stop exit 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda _signum, _frame: None)
     try:
         uvicorn.Server(uv_config).run()
     finally:

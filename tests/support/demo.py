@@ -115,6 +115,12 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
     def echoTypes(_caller: Caller, when: datetime.datetime, day: datetime.date, data: bytes) -> list[Any]:
         return [when + datetime.timedelta(days=1), day, data[::-1]]
 
+    def slowEcho(_caller: Caller, value: Any, seconds: float) -> Any:
+        import time
+
+        time.sleep(seconds)
+        return value
+
     def fail(_caller: Caller) -> None:
         raise RuntimeError("boom")
 
@@ -125,6 +131,7 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
         "purgeItems": purgeItems,
         "getJobsStatus": getJobsStatus,
         "echoTypes": echoTypes,
+        "slowEcho": slowEcho,
         "fail": fail,
     }
 
