@@ -103,3 +103,30 @@ def test_pilot_user_certificate_chooses_pilot_group(instance: LocalInstance) -> 
 def test_client_credentials_without_certificate_401(instance: LocalInstance) -> None:
     with AuthClient(instance.url(AUTH), ca_bundle=instance.ca_file) as c, pytest.raises(Unauthorized):
         c.client_credentials()
+
+
+def test_dirac_login_and_whoami_cli(instance: LocalInstance, tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from tests.support.instance import subprocess_env
+
+    dirac = str(Path(sys.executable).parent / "dirac")
+    env = {**subprocess_env(), "DIRAC_TOKEN_FILE": str(tmp_path / "token"), "DIRAC_CFG": str(instance.cfg_file)}
+    login_cli = subprocess.Popen([dirac, "login"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert login_cli.stdout is not None
+        first = login_cli.stdout.readline()
+        match = re.search(r"enter the code (\S+)", first)
+        assert match, first
+        instance.approve_device_login(match.group(1), "bob")
+        out, err = login_cli.communicate(timeout=60)
+    finally:
+        if login_cli.poll() is None:
+            login_cli.kill()
+    assert login_cli.returncode == 0, err
+    assert "logged in as bob (group dirac_user)" in out
+    whoami = subprocess.run([dirac, "whoami"], capture_output=True, text=True, env=env, check=False)
+    assert whoami.returncode == 0, whoami.stderr
+    assert "username:   bob" in whoami.stdout

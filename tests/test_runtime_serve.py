@@ -130,6 +130,8 @@ def test_missing_credentials_401_nothing_changed(instance: LocalInstance) -> Non
             client.rpc("addItem", "x")
         with pytest.raises(Unauthorized, match="no credentials"):
             client.request("POST", "items", json={"Name": "x"})
+        with pytest.raises(Unauthorized, match="no credentials"):
+            client.request("GET", "items/count")  # the route itself declares no caller
     assert count(instance) == before
 
 

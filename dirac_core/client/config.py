@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dirac_core.client.http import ServiceClient
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import system_section
 from dirac_core.errors import ConfigError
@@ -49,3 +50,22 @@ def service_url(config: Config, component: str) -> str:
 
 def ca_bundle(config: Config) -> str | None:
     return config.get("/DIRAC/Security/CAFile", None)
+
+
+def service_client(
+    component: str,
+    *,
+    cfg_file: str | Path | None = None,
+    use_certificate: bool = False,
+    timeout: float = 60.0,
+) -> ServiceClient:
+    """A client for `component` from the client cfg: the `dirac login` token, or with
+    `use_certificate` the ``/DIRAC/Security/CertFile``/``KeyFile`` pair (hosts, pilots)."""
+    from dirac_core.client.login import load_token
+
+    config = load_client_config(cfg_file)
+    url = service_url(config, component)
+    if use_certificate:
+        cert = (config.get("/DIRAC/Security/CertFile"), config.get("/DIRAC/Security/KeyFile"))
+        return ServiceClient(url, cert=cert, ca_bundle=ca_bundle(config), timeout=timeout)
+    return ServiceClient(url, token=load_token().access_token, ca_bundle=ca_bundle(config), timeout=timeout)

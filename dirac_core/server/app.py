@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dirac_core import __version__
 from dirac_core.auth.authenticator import Authenticator
+from dirac_core.auth.dependencies import current_caller
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import token_settings
 from dirac_core.auth.tokens import TokenVerifier, load_verification_key
@@ -60,7 +61,8 @@ def create_app(component: Component, ctx: ComponentContext) -> FastAPI:
     limit = max_request_size(ctx)
 
     if component.build_router is not None:
-        app.include_router(component.build_router(ctx), prefix=f"/api/{component.name}")
+        guards = [Depends(current_caller)] if component.rest_requires_auth else []
+        app.include_router(component.build_router(ctx), prefix=f"/api/{component.name}", dependencies=guards)
     methods = component.build_rpc(ctx) if component.build_rpc is not None else {}
     app.add_api_route(
         f"/{component.name}",

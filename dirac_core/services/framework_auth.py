@@ -167,5 +167,6 @@ AUTH = Component(
     name="Framework/Auth",
     default_port=9140,
     build_router=build_router,
+    rest_requires_auth=False,
     description="Token endpoint: device-code login via the identity provider, client credentials for hosts/pilots",
 )

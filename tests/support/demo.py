@@ -62,7 +62,8 @@ def build_router(ctx: ComponentContext) -> APIRouter:
         return {"ItemID": logic.add(caller, body["Name"])}
 
     @router.get("/items/count")
-    def count_items(_caller: Caller = Depends(current_caller)) -> dict[str, int]:
+    def count_items() -> dict[str, int]:
+        # No Depends(current_caller) here: the runtime still requires authentication for all REST.
         return {"count": logic.count()}
 
     @router.get("/items/{item_id}")
