@@ -240,7 +240,9 @@ def running_instance(
         if with_test_idp:
             instance.start_test_idp(extra_users=idp_only_users or {})
         for command in before_start:
-            subprocess.run([*command, "--cfg", str(layout.cfg_file)], check=True, env=subprocess_env(), cwd=ROOT)
+            # "dirac-core" means this venv's script, whatever PATH says.
+            argv = [DIRAC_CORE, *command[1:]] if command[0] == "dirac-core" else list(command)
+            subprocess.run([*argv, "--cfg", str(layout.cfg_file)], check=True, env=subprocess_env(), cwd=ROOT)
         for ref, component in resolved:
             instance.start(component.name, ref)
         yield instance
