@@ -54,3 +54,31 @@ class ConfigError(DiracError):
 
 class ServiceUnavailable(DiracError):
     http_status = 503
+
+
+def error_class_named(name: str | None) -> type[DiracError] | None:
+    """The DiracError subclass called `name` (as sent in RPC replies' ``ErrorType``), if any."""
+    if not name:
+        return None
+    for cls in _all_error_classes():
+        if cls.__name__ == name:
+            return cls
+    return None
+
+
+def error_for_status(status: int, message: str) -> DiracError:
+    """Rebuild the error a server raised from its HTTP status (client side)."""
+    for cls in _all_error_classes():
+        if cls is not DiracError and cls.http_status == status and cls is not ConfigError:
+            return cls(message)
+    return DiracError(message)
+
+
+def _all_error_classes() -> list[type[DiracError]]:
+    found: list[type[DiracError]] = []
+    pending: list[type[DiracError]] = [DiracError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -19,6 +19,10 @@ def _register() -> None:
     from dirac_core.cli.db import db
 
     cli.add_command(db)
+    from dirac_core.server.cli import runtime_commands
+
+    for command in runtime_commands():
+        cli.add_command(command)
 
 
 def main() -> None:

@@ -15,7 +15,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    pass
+    from dirac_core.cli.login import login_command, whoami_command
+
+    cli.add_command(login_command)
+    cli.add_command(whoami_command)
 
 
 def main() -> None:

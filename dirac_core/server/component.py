@@ -50,6 +50,8 @@ class Component:
     build_router: Callable[[ComponentContext], APIRouter] | None = None
     build_rpc: Callable[[ComponentContext], dict[str, RpcMethod]] | None = None
     description: str = ""
+    # REST routes need an authenticated caller unless False (token endpoints): safe by default.
+    rest_requires_auth: bool = True
 
     @property
     def system(self) -> str:

@@ -8,7 +8,9 @@ from dirac_core.server.component import Component
 
 def all_components() -> dict[str, Component]:
     # Imported lazily so `dirac-core --help` stays fast and a broken subsystem names itself.
-    components: list[Component] = []
+    from dirac_core.services.framework_auth import AUTH
+
+    components: list[Component] = [AUTH]
     return {component.name: component for component in components}
 
 

@@ -1,0 +1,103 @@
+"""DIRAC's Registry, read from the CS: users, groups, hosts and VOs.
+
+Layout (DIRAC's): ``/Registry/Users/<name>/{DN,Email,ID}`` (ID = the identity provider's subject),
+``/Registry/Groups/<group>/{Users,Properties,VO}``, ``/Registry/Hosts/<host>/{DN,Properties}``,
+``/Registry/VO/<vo>``, ``/Registry/DefaultGroup`` (a list; the first one the user belongs to wins).
+"""
+
+from __future__ import annotations
+
+from dirac_core.auth.caller import Caller
+from dirac_core.config.cfg import Config
+from dirac_core.errors import Forbidden, Unauthorized
+
+REGISTRY = "/Registry"
+HOST_GROUP = "hosts"  # what DIRAC puts in credDict["group"] for host credentials
+
+
+class Registry:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    # -- lookups -----------------------------------------------------------------------------
+    def users(self) -> list[str]:
+        return self.config.sections(f"{REGISTRY}/Users")
+
+    def hosts(self) -> list[str]:
+        return self.config.sections(f"{REGISTRY}/Hosts")
+
+    def groups(self) -> list[str]:
+        return self.config.sections(f"{REGISTRY}/Groups")
+
+    def user_dns(self, user: str) -> list[str]:
+        return self.config.get_list(f"{REGISTRY}/Users/{user}/DN")
+
+    def find_user_by_dn(self, dn: str) -> str | None:
+        return next((user for user in self.users() if dn in self.user_dns(user)), None)
+
+    def find_user_by_id(self, subject: str) -> str | None:
+        return next((u for u in self.users() if subject in self.config.get_list(f"{REGISTRY}/Users/{u}/ID")), None)
+
+    def find_host_by_dn(self, dn: str) -> str | None:
+        return next((host for host in self.hosts() if dn in self.config.get_list(f"{REGISTRY}/Hosts/{host}/DN")), None)
+
+    def user_groups(self, user: str) -> list[str]:
+        return [g for g in self.groups() if user in self.config.get_list(f"{REGISTRY}/Groups/{g}/Users")]
+
+    def group_properties(self, group: str) -> frozenset[str]:
+        return frozenset(self.config.get_list(f"{REGISTRY}/Groups/{group}/Properties"))
+
+    def group_vo(self, group: str) -> str:
+        return self.config.get(f"{REGISTRY}/Groups/{group}/VO", "")
+
+    def host_properties(self, host: str) -> frozenset[str]:
+        return frozenset(self.config.get_list(f"{REGISTRY}/Hosts/{host}/Properties"))
+
+    def default_group(self, user: str) -> str:
+        groups = self.user_groups(user)
+        if not groups:
+            raise Forbidden(f"user {user} is in no group: add it to Users of a /Registry/Groups/<group> section")
+        for group in self.config.get_list(f"{REGISTRY}/DefaultGroup"):
+            if group in groups:
+                return group
+        return sorted(groups)[0]
+
+    # -- callers -----------------------------------------------------------------------------
+    def user_caller(self, user: str, group: str | None = None, *, sub: str | None = None) -> Caller:
+        """The Caller for `user` acting in `group` (default group when None); 403 if not a member."""
+        if user not in self.users():
+            raise Unauthorized(f"user {user} is not in /Registry/Users: ask the VO admin to register you")
+        chosen = group or self.default_group(user)
+        if chosen not in self.user_groups(user):
+            known = ", ".join(sorted(self.user_groups(user))) or "none"
+            raise Forbidden(f"user {user} is not a member of group {chosen}: choose one of {known}")
+        return Caller(
+            sub=sub or self.config.get(f"{REGISTRY}/Users/{user}/ID", None) or f"user:{user}",
+            username=user,
+            vo=self.group_vo(chosen),
+            group=chosen,
+            properties=self.group_properties(chosen),
+            is_host=False,
+        )
+
+    def host_caller(self, host: str, dn: str) -> Caller:
+        return Caller(
+            sub=dn,
+            username=host,
+            vo=self.config.get(f"{REGISTRY}/Hosts/{host}/VO", ""),
+            group=HOST_GROUP,
+            properties=self.host_properties(host),
+            is_host=True,
+        )
+
+    def caller_for_dn(self, dn: str, group: str | None = None) -> Caller:
+        """Certificate login: a registered host, else a registered user (default or chosen group)."""
+        host = self.find_host_by_dn(dn)
+        if host is not None:
+            return self.host_caller(host, dn)
+        user = self.find_user_by_dn(dn)
+        if user is not None:
+            return self.user_caller(user, group, sub=dn)
+        raise Unauthorized(
+            f"certificate {dn} is not registered: add it as DN of a /Registry/Hosts/<host> or /Registry/Users/<user>"
+        )

@@ -1,0 +1,118 @@
+"""DIRAC HTTPS RPC: ``POST /<System>/<Service>`` with form fields ``method`` and ``args``.
+
+What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO``,
+``clientSetup``, ``extraCredentials``, which are accepted and ignored), credentials as a client
+certificate or ``Authorization: Bearer``. Replies are JEncoded S_OK/S_ERROR structures:
+
+* ``{"OK": true, "Value": ...}`` with HTTP 200;
+* a `DiracError` raised by the method -> ``{"OK": false, "Message": ..., "ErrorType": ...}`` with
+  HTTP 200, as DIRAC's S_ERROR (``ErrorType`` lets our client re-raise the same class), except
+  `Unauthorized`/`Forbidden`, which keep 401/403 like DIRAC's authorization failures;
+* problems found before the call (no/invalid credentials, unknown method, undecodable or ill-fitting
+  ``args``, body too large) -> 4xx with the same structure; the method is not called;
+* an unexpected exception -> 500, the traceback goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from dirac_core import __version__, jencode
+from dirac_core.auth.caller import Caller
+from dirac_core.auth.dependencies import current_caller
+from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
+from dirac_core.server.component import RpcMethod
+
+log = logging.getLogger("dirac_core.rpc")
+
+_PRE_CALL_STATUS_KEEP = (Unauthorized, Forbidden)
+
+
+def rpc_reply(payload: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(jencode.encode(dict(payload)), status_code=status, media_type="application/json")
+
+
+def error_reply(exc: DiracError, status: int | None = None) -> Response:
+    body = {"OK": False, "Message": exc.message, "ErrorType": type(exc).__name__}
+    return rpc_reply(body, exc.http_status if status is None else status)
+
+
+def builtin_methods(component_name: str) -> dict[str, RpcMethod]:
+    """Every DIRAC service answers ``ping`` and ``whoami``."""
+
+    def ping(_caller: Caller) -> dict[str, Any]:
+        return {"name": component_name, "version": __version__, "time": time.time()}
+
+    def whoami(caller: Caller) -> dict[str, Any]:
+        return {
+            "username": caller.username,
+            "group": caller.group,
+            "vo": caller.vo,
+            "properties": sorted(caller.properties),
+            "isHost": caller.is_host,
+            "sub": caller.sub,
+        }
+
+    return {"ping": ping, "whoami": whoami}
+
+
+def bind_arguments(name: str, method: RpcMethod, caller: Caller, args: list[Any]) -> None:
+    """Check arity against the signature so a bad call is refused before anything runs."""
+    try:
+        inspect.signature(method).bind(caller, *args)
+    except TypeError as exc:
+        raise BadRequest(f"wrong arguments for {name}: {exc}: check the args list sent") from exc
+    except ValueError:  # builtins without a signature: let the call decide
+        return
+
+
+def make_rpc_endpoint(
+    component_name: str, methods: Mapping[str, RpcMethod], max_field_size: int
+) -> Callable[[Request], Any]:
+    table = {**builtin_methods(component_name), **methods}
+
+    async def rpc_endpoint(request: Request) -> Response:
+        method_name = "?"
+        try:
+            caller = await current_caller(request)
+            form = await request.form(max_part_size=max_field_size)
+            raw_method = form.get("method")
+            if not isinstance(raw_method, str) or not raw_method:
+                raise BadRequest("form field 'method' is missing: post method=<name>&args=<JSON list>")
+            method_name = raw_method
+            method = table.get(method_name)
+            if method is None:
+                known = ", ".join(sorted(table))
+                raise BadRequest(f"unknown method {method_name!r} of {component_name}: known methods are {known}")
+            raw_args = form.get("args", "[]")
+            if not isinstance(raw_args, str):
+                raise BadRequest("form field 'args' must be a JEncoded JSON list, not a file")
+            args = jencode.decode(raw_args)
+            if not isinstance(args, list):
+                raise BadRequest(f"args of {method_name} must be a JSON list, got {type(args).__name__}")
+            bind_arguments(method_name, method, caller, args)
+        except DiracError as exc:
+            return error_reply(exc)
+        except Exception as exc:  # form parser errors (multipart limits, bad encoding)
+            detail = getattr(exc, "detail", None) or str(exc)
+            return error_reply(BadRequest(f"cannot read the RPC form: {detail}"))
+        try:
+            value = await run_in_threadpool(method, caller, *args)
+            return rpc_reply({"OK": True, "Value": value})
+        except _PRE_CALL_STATUS_KEEP as exc:
+            return error_reply(exc)
+        except DiracError as exc:
+            return error_reply(exc, status=200)
+        except Exception:
+            log.exception("RPC %s.%s failed", component_name, method_name)
+            message = f"internal error in {component_name}.{method_name}: see the service log"
+            return rpc_reply({"OK": False, "Message": message, "ErrorType": "DiracError"}, 500)
+
+    return rpc_endpoint

@@ -1,0 +1,75 @@
+"""Run one component as an HTTPS server (``dirac-core serve System/Service --cfg dirac.cfg``).
+
+The port comes from ``<component section>/Port`` (default: the component's DIRAC port), TLS from
+``/DIRAC/Security``. uvicorn handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
+finish (up to ``GracefulShutdownTimeout`` seconds, default 30) and exits with status 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import uvicorn
+
+from dirac_core.auth.settings import tls_settings
+from dirac_core.config.cfg import Config
+from dirac_core.config.paths import component_section
+from dirac_core.server.app import create_app
+from dirac_core.server.component import Component, ComponentContext
+from dirac_core.server.engines import EngineCache
+from dirac_core.server.tls import TLSInfoProtocol, server_ssl_context
+
+
+def build_context(component: Component, config: Config) -> ComponentContext:
+    return ComponentContext(
+        config=config,
+        component=component.name,
+        section=component_section(config, component.name),
+        engine_factory=EngineCache(config),
+    )
+
+
+def serve(
+    component: Component,
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    log_level: str = "info",
+) -> None:
+    ctx = build_context(component, config)
+    settings = tls_settings(config)
+    ssl_context = server_ssl_context(settings)  # fail fast on unreadable cert/key/CA
+    del ssl_context
+    app = create_app(component, ctx)
+    bind_host = host or ctx.option("Host", "0.0.0.0") or "0.0.0.0"  # noqa: S104 - services listen on all interfaces
+    bind_port = port if port is not None else config.get_int(f"{ctx.section}/Port", component.default_port)
+    grace = config.get_int(f"{ctx.section}/GracefulShutdownTimeout", 30)
+    uv_config = uvicorn.Config(
+        app,
+        host=bind_host,
+        port=bind_port,
+        http=TLSInfoProtocol,
+        ssl_certfile=str(settings.cert_file),
+        ssl_keyfile=str(settings.key_file),
+        ssl_context_factory=lambda _config, _default: server_ssl_context(settings),
+        timeout_graceful_shutdown=grace,
+        log_level=log_level,
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+    )
+    logging.getLogger("dirac_core").setLevel(log_level.upper())
+    logging.getLogger("uvicorn.error").info(
+        "dirac-core serve: %s at https://%s:%d/%s", component.name, bind_host, bind_port, component.name
+    )
+    # uvicorn re-raises the stop signal once it has drained; absorbing it makes a graceful stop exit 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda _signum, _frame: None)
+    try:
+        uvicorn.Server(uv_config).run()
+    finally:
+        engines = ctx.engine_factory
+        if isinstance(engines, EngineCache):
+            engines.dispose()
