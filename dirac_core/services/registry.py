@@ -9,6 +9,9 @@ from dirac_core.server.component import Component
 def all_components() -> dict[str, Component]:
     # Imported lazily so `dirac-core --help` stays fast and a broken subsystem names itself.
     components: list[Component] = []
+    from dirac_core.services.configuration import COMPONENT as CONFIGURATION_SERVER
+
+    components.append(CONFIGURATION_SERVER)
     return {component.name: component for component in components}
 
 
