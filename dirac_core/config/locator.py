@@ -78,7 +78,7 @@ def locate(text: str, file: str) -> tuple[SourceMap, LocatedError | None]:
                 if path in source_map.sections or path in source_map.options:
                     first = source_map.sections.get(path) or source_map.options[path]
                     return source_map, LocatedError(
-                        lineno,
+                        pending_line or lineno,
                         f"{path} is defined twice in this file (first at line {first.line})",
                         "merge the two blocks into one",
                     )

@@ -135,19 +135,19 @@ class Validator:
             section_pattern, _, option = rule.pattern.rpartition("/")
             for section in match_sections(self.merged, section_pattern or "/"):
                 node = _section(self.merged, section)
-                if option not in node.listOptions():
-                    continue
-                path = _join(section, option)
-                raw = str(node[option])
-                fix = rule.type.check(raw)
-                if fix:
-                    self._add(
-                        "error",
-                        self.layered.option_location(path),
-                        path,
-                        f"value {raw!r} is not a valid {rule.type.name}",
-                        fix,
-                    )
+                names = node.listOptions() if option == "*" else [option] if option in node.listOptions() else []
+                for name in names:
+                    path = _join(section, name)
+                    raw = str(node[name])
+                    fix = rule.type.check(raw)
+                    if fix:
+                        self._add(
+                            "error",
+                            self.layered.option_location(path),
+                            path,
+                            f"value {rule.type.display(raw)!r} is not a valid {rule.type.name}",
+                            fix,
+                        )
 
     def _missing(self, section: str, option: str, fix: str) -> None:
         self._add(

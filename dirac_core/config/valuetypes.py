@@ -15,10 +15,22 @@ _BOOLEANS = {"yes", "no", "true", "false"}
 _SERVICE_SCHEMES = {"https", "dips", "http"}
 
 
+def _as_is(raw: str) -> str:
+    return raw
+
+
+def _redact_db_url(raw: str) -> str:
+    try:
+        return make_url(raw.strip()).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
 @dataclass(frozen=True)
 class ValueType:
     name: str
     check: Checker
+    display: Callable[[str], str] = _as_is  # how a bad value is quoted back: never a secret
 
 
 def _items(raw: str) -> list[str]:
@@ -99,6 +111,6 @@ PORT = ValueType("port", _check_port)
 BOOL = ValueType("boolean", _check_bool)
 URL = ValueType("service URL", _check_url)
 URL_LIST = ValueType("list of service URLs", _check_url_list)
-DB_URL = ValueType("database URL", _check_db_url)
+DB_URL = ValueType("database URL", _check_db_url, _redact_db_url)
 PATH = ValueType("absolute path", _check_absolute_path)
 STRING = ValueType("string", _check_nonempty)
