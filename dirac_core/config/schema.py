@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dirac_core.config.valuetypes import BOOL, DB_URL, INT, PATH, PORT, STRING, URL, URL_LIST, ValueType
+from dirac_core.config.valuetypes import BOOL, DB_URL, INT, NUMBER, PATH, PORT, STRING, URL, URL_LIST, ValueType
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ OPTION_TYPES: tuple[OptionType, ...] = (
     OptionType("/DIRAC/Security/CALocation", PATH),
     OptionType("/Systems/*/*/Services/*/Port", PORT),
     OptionType("/Systems/*/*/Services/*/MaxThreads", INT),
-    OptionType("/Systems/*/*/Services/*/PollInterval", INT),
+    OptionType("/Systems/*/*/Services/*/PollInterval", NUMBER),
     OptionType("/Systems/*/*/Services/*/DataDir", PATH),
     OptionType("/Systems/*/*/Agents/*/PollingTime", INT),
     OptionType("/Systems/*/*/URLs/*", URL_LIST),

@@ -41,6 +41,14 @@ def _check_int(raw: str) -> str | None:
     return None if raw.strip().isdigit() else "write a whole number, e.g. 300 (no unit, no comment after it)"
 
 
+def _check_number(raw: str) -> str | None:
+    try:
+        ok = float(raw.strip()) >= 0
+    except ValueError:
+        ok = False
+    return None if ok else "write a number of seconds, e.g. 300 or 0.5"
+
+
 def _check_port(raw: str) -> str | None:
     value = raw.strip()
     if value.isdigit() and 1 <= int(value) <= 65535:
@@ -107,6 +115,7 @@ def _check_nonempty(raw: str) -> str | None:
 
 
 INT = ValueType("integer", _check_int)
+NUMBER = ValueType("number", _check_number)
 PORT = ValueType("port", _check_port)
 BOOL = ValueType("boolean", _check_bool)
 URL = ValueType("service URL", _check_url)
