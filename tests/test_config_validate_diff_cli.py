@@ -111,7 +111,9 @@ def test_validate_catches_each_problem_with_file_and_line(tmp_path: Path) -> Non
     assert password.location is not None and password.location.line == line_of(BROKEN, "Password =")
     assert "PasswordFile" in password.fix and "0600" in password.fix
     assert all("s3cret" not in str(issue) for issue in issues)
-    assert len(errors(issues)) == len(issues)
+    warnings = [i for i in issues if i.severity == "warning"]
+    assert [(w.path, "host-local option" in w.problem) for w in warnings] == [("/DIRAC/Configuration/Master", True)]
+    assert len(errors(issues)) == len(issues) - 1
 
 
 def test_host_rules_require_password_file_only_with_a_local_layer(tmp_path: Path) -> None:

@@ -163,3 +163,19 @@ def test_served_text_reparses_to_the_same_cfg(layer_dir: Path, tmp_path: Path) -
     snap = make_master(layer_dir, tmp_path / "data").snapshot()
     cfg, _ = parse_cfg(snap.text, "served")
     assert cfg.serialize() == snap.text
+
+
+def test_master_flag_is_never_served_and_is_flagged_in_a_global_layer(layer_dir: Path, tmp_path: Path) -> None:
+    from dirac_core.config.layers import LayeredConfig
+    from dirac_core.config.validate import validate
+
+    instance = layer_dir / "10-egi.cfg"
+    text = instance.read_text().replace("    RefreshTime = 300\n", "    RefreshTime = 300\n    Master = yes\n", 1)
+    instance.write_text(text)
+    server = make_master(layer_dir, tmp_path / "data")
+    assert get_option(server.snapshot().cfg, "/DIRAC/Configuration/Master") is None
+    assert get_option(server.snapshot().cfg, "/DIRAC/Configuration/RefreshTime") == "300"
+    issues = validate(LayeredConfig.load([layer_dir]))
+    assert [(i.severity, i.path, i.location.line if i.location else None) for i in issues] == [
+        ("warning", "/DIRAC/Configuration/Master", text.splitlines().index("    Master = yes") + 1)
+    ]

@@ -120,12 +120,21 @@ REQUIRE_WITH: tuple[RequireWith, ...] = (
     ),
 )
 
+# Host-local by nature: a warning when set in a global layer; never served by Configuration/Server
+# (a slave must not inherit Master = yes, as DIRAC reads Master only from the local CFG).
+LOCAL_ONLY_OPTIONS: tuple[str, ...] = (
+    "/DIRAC/Configuration/Master",
+    "/DIRAC/Security/CertFile",
+    "/DIRAC/Security/KeyFile",
+)
+
 # Option names that hold a secret: never inlined, in any layer, even an overridden one.
 SECRET_OPTION_SUFFIX = "password"  # noqa: S105 - a name pattern, not a secret
 SECRET_OPTION_ALLOWED = ("passwordfile",)
 
 __all__ = [
     "KNOWN_SECTIONS",
+    "LOCAL_ONLY_OPTIONS",
     "OPTION_TYPES",
     "REQUIRED",
     "REQUIRE_ONE_OF",

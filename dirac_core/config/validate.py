@@ -83,6 +83,7 @@ class Validator:
     def run(self) -> list[Issue]:
         self._check_secrets()
         self._check_duplicates()
+        self._check_layer_placement()
         self._check_known_sections()
         self._check_types()
         self._check_required()
@@ -114,6 +115,27 @@ class Validator:
                     f"assigned twice in this file (also line {first.line}), the last wins",
                     "keep one assignment",
                 )
+
+    def _check_layer_placement(self) -> None:
+        for parsed in self.layered.layers:
+            for path, value in iter_options(parsed.cfg):
+                location = parsed.source_map.option(path)
+                if " #" in value or value.startswith("#"):
+                    self._add(
+                        "warning",
+                        location,
+                        path,
+                        "'#' after a value is part of the value in CFG, not a comment",
+                        "move the comment to its own line above",
+                    )
+                if parsed.layer.scope == "global" and path in schema.LOCAL_ONLY_OPTIONS:
+                    self._add(
+                        "warning",
+                        location,
+                        path,
+                        f"host-local option in global layer {parsed.layer.name} (Configuration/Server never serves it)",
+                        "move it to the host-local layer (90-host.cfg)",
+                    )
 
     def _check_known_sections(self) -> None:
         for rule in schema.KNOWN_SECTIONS:

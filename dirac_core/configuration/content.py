@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from diraccfg import CFG
 
+from dirac_core.config import schema
 from dirac_core.config.layers import LayeredConfig, parse_text_layer
 from dirac_core.config.locator import iter_options
 from dirac_core.config.validate import errors, validate
@@ -91,6 +92,17 @@ def with_version(cfg: CFG, version: str) -> CFG:
         dirac.createNewSection("Configuration")
     stamped.setOption(VERSION_PATH.strip("/"), version)
     return stamped
+
+
+def without_local_options(cfg: CFG) -> CFG:
+    """The CS as served: options that only make sense on one host removed (e.g. Master = yes)."""
+    served = cfg.clone()
+    for path in schema.LOCAL_ONLY_OPTIONS:
+        section, _, option = path.strip("/").rpartition("/")
+        node = served[section] if section else served
+        if isinstance(node, CFG) and option in node.listOptions():
+            node.deleteKey(option)
+    return served
 
 
 def snapshot_of(cfg: CFG, version: str) -> Snapshot:

@@ -29,6 +29,7 @@ from dirac_core.configuration.content import (
     get_option,
     snapshot_of,
     text_hash,
+    without_local_options,
 )
 from dirac_core.configuration.store import Commit, VersionStore
 from dirac_core.configuration.version import NAME_PATH, VERSION_PATH, next_version
@@ -208,6 +209,7 @@ class ConfigurationServer:
             return self._commit_locked(store, cfg, caller.username)
 
     def _commit_locked(self, store: VersionStore, cfg: CFG, committer: str) -> str:
+        cfg = without_local_options(cfg)
         current = self._snapshot
         if current is not None and content_key(cfg) == content_key(current.cfg):
             return current.version  # nothing changed: no new version
@@ -298,7 +300,10 @@ class ConfigurationServer:
         except DiracError as exc:
             self.last_error = str(exc)
             log.warning("CS poll failed: %s", exc)
-            return False
+        except Exception as exc:  # e.g. a layer file vanishing mid-read: keep polling, keep serving
+            self.last_error = f"CS poll failed: {exc!r}"
+            log.exception("CS poll failed")
+        return False
 
     def start(self) -> None:
         if self._thread is not None:
