@@ -215,3 +215,24 @@ def test_database_url_with_password_is_refused_without_printing_it(tmp_path: Pat
     issue = _issue(issues, "/Systems/Accounting/Production/Databases/AccountingDB/URL", "not a valid database URL")
     assert issue.location is not None and issue.location.line == line_of(text, "URL = mysql")
     assert "t0ps3cret" not in str(issue) and "PasswordFile" in issue.fix
+
+
+def test_installed_dirac_core_entry_point_runs_config_commands(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "dirac-core"
+    ok = subprocess.run(
+        [str(exe), "config", "validate", "--layers", str(EXAMPLES / "fg.yaml")], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.cfg"
+    bad.write_text(BROKEN)
+    failed = subprocess.run([str(exe), "config", "validate", "--layers", str(bad)], capture_output=True, text=True)
+    assert failed.returncode == 1 and f"{bad}:{line_of(BROKEN, 'Sytems')}: error:" in failed.stdout
+    missing = subprocess.run(
+        [str(exe), "config", "explain", "--layers", str(EXAMPLES / "fg.yaml"), "/DIRAC/Nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and missing.stderr.startswith("error: /DIRAC/Nope is not set in any layer")

@@ -179,3 +179,59 @@ def test_master_flag_is_never_served_and_is_flagged_in_a_global_layer(layer_dir:
     assert [(i.severity, i.path, i.location.line if i.location else None) for i in issues] == [
         ("warning", "/DIRAC/Configuration/Master", text.splitlines().index("    Master = yes") + 1)
     ]
+
+
+def test_layer_files_changed_while_stopped_become_a_new_version_at_start(layer_dir: Path, tmp_path: Path) -> None:
+    first = make_master(layer_dir, tmp_path / "data").get_version()
+    instance = layer_dir / "10-egi.cfg"
+    instance.write_text(instance.read_text().replace("RefreshTime = 300", "RefreshTime = 60"))
+    again = make_master(layer_dir, tmp_path / "data")
+    assert again.get_version() > first
+    assert get_option(again.snapshot().cfg, "/DIRAC/Configuration/RefreshTime") == "60"
+    assert [c.committer for c in again.history()] == [FILES_COMMITTER, FILES_COMMITTER]
+
+
+class DirectLink:
+    """A slave's link to a master ConfigurationServer in the same process, which can go down."""
+
+    def __init__(self, master: ConfigurationServer) -> None:
+        self.master = master
+        self.url = "direct://master"
+        self.up = True
+
+    def _check(self) -> None:
+        if not self.up:
+            from dirac_core.errors import ServiceUnavailable
+
+            raise ServiceUnavailable("cannot reach Configuration/Server direct://master: connection refused")
+
+    def get_version(self) -> str:
+        self._check()
+        return self.master.get_version()
+
+    def get_data_if_newer(self, version: str | None) -> tuple[str, str, str | None]:
+        self._check()
+        reply = self.master.get_data_if_newer(version)
+        return reply["newestVersion"], reply["hash"], reply["data"]
+
+
+def test_slave_started_while_master_down_serves_once_master_answers(layer_dir: Path, tmp_path: Path) -> None:
+    from dirac_core.errors import ServiceUnavailable
+
+    master = make_master(layer_dir, tmp_path / "master")
+    link = DirectLink(master)
+    link.up = False
+    slave = ConfigurationServer(ServerSettings(False, tmp_path / "slave", poll_interval=0.1), link)
+    slave.start_up()
+    with pytest.raises(ServiceUnavailable, match="waiting for direct://master"):
+        slave.get_version()
+    assert slave.tick() is False and "connection refused" in (slave.last_error or "")
+    link.up = True
+    assert slave.tick() is True
+    assert slave.get_version() == master.get_version()
+    # a restarted slave serves its local copy even though the master is down
+    link.up = False
+    again = ConfigurationServer(ServerSettings(False, tmp_path / "slave", poll_interval=0.1), link)
+    again.start_up()
+    assert again.get_version() == master.get_version()
+    assert again.snapshot().text == master.snapshot().text
