@@ -6,6 +6,7 @@ import base64
 import hashlib
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from diraccfg import CFG
 
@@ -30,11 +31,11 @@ class Snapshot:
     text: str  # exactly what is served
     cfg: CFG  # parsed `text`; never mutated after the snapshot is built
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return text_hash(self.text)
 
-    @property
+    @cached_property
     def compressed(self) -> bytes:
         return zlib.compress(self.text.encode("utf-8"), 9)
 

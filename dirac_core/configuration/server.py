@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from diraccfg import CFG
 
 from dirac_core.auth.caller import Caller, Properties
-from dirac_core.config.layers import Layer, LayeredConfig, parse_layer
+from dirac_core.config.layers import Layer, LayeredConfig, ParsedLayer
+from dirac_core.config.locator import parse_cfg
 from dirac_core.configuration.content import (
     RefusedConfiguration,
     Snapshot,
@@ -129,9 +130,18 @@ class ConfigurationServer:
             raise ConfigError(
                 "Configuration/Server master has no layer files: set its Layers option or start it with --cfg files"
             )
-        layered = LayeredConfig([parse_layer(layer) for layer in self.settings.layers])
-        raw = hashlib.sha256(b"".join(layer.path.read_bytes() for layer in self.settings.layers)).hexdigest()
-        return layered, raw
+        # Hash and parse the very same bytes, so a file rewritten mid-reload is seen at the next poll.
+        texts: list[str] = []
+        for layer in self.settings.layers:
+            if not layer.path.is_file():
+                raise ConfigError(f"{layer.path}: layer {layer.name!r} file not found: restore it or fix Layers")
+            texts.append(layer.path.read_text(encoding="utf-8"))
+        parsed = [
+            ParsedLayer(layer, *parse_cfg(text, str(layer.path)))
+            for layer, text in zip(self.settings.layers, texts, strict=True)
+        ]
+        raw = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+        return LayeredConfig(parsed), raw
 
     def _start_master(self) -> None:
         layered, raw = self._files_config()
