@@ -60,3 +60,10 @@ def test_missing_option_names_the_path() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         Config.from_files([tmp_path / "absent.cfg"])
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.cfg"
+    broken.write_text("DIRAC\n{\n  Setup = X\n}\n}\n")
+    with pytest.raises(ConfigError, match=rf"^{broken}:5: '}}' closes a section that was never opened"):
+        Config.from_files([broken])

@@ -16,9 +16,11 @@ def cli() -> None:
 
 def _register() -> None:
     # Each subsystem owns its command group; the admin CLI only assembles them.
+    from dirac_core.cli.config import config
     from dirac_core.cli.db import db
 
     cli.add_command(db)
+    cli.add_command(config)
     from dirac_core.server.cli import runtime_commands
 
     for command in runtime_commands():

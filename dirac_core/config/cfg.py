@@ -11,6 +11,7 @@ from pathlib import Path
 
 from diraccfg import CFG
 
+from dirac_core.config.locator import parse_cfg
 from dirac_core.errors import ConfigError
 
 _MISSING = object()
@@ -38,12 +39,8 @@ class Config:
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>") -> Config:
-        cfg = CFG()
-        try:
-            cfg.loadFromBuffer(text)
-        except Exception as exc:  # diraccfg raises bare Exceptions on syntax errors
-            raise ConfigError(f"{source}: cannot parse CFG: {exc}") from exc
-        return cls(cfg, [source])
+        # diraccfg parses; the locator adds the file:line diraccfg's own errors lack.
+        return cls(parse_cfg(text, source)[0], [source])
 
     def merged_with(self, other: Config) -> Config:
         return Config(self.cfg.mergeWith(other.cfg), [*self.sources, *other.sources])
@@ -116,9 +113,4 @@ def load_cfg_file(path: Path) -> CFG:
     """Parse one CFG file; errors name the file so operators know where to look."""
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found: check the --cfg path")
-    cfg = CFG()
-    try:
-        cfg.loadFromBuffer(path.read_text(encoding="utf-8"))
-    except Exception as exc:
-        raise ConfigError(f"{path}: cannot parse CFG: {exc}") from exc
-    return cfg
+    return parse_cfg(path.read_text(encoding="utf-8"), str(path))[0]

@@ -207,6 +207,11 @@ def local_config_text(
         "Systems": systems,
         "Registry": registry_tree(layout),
     }
+    if "Configuration/Server" in ports or any(c.name == "Configuration/Server" for c in components):
+        # The only Configuration Server of a local instance is its master; its data lives in the state dir.
+        cs_url = systems["Configuration"][INSTANCE]["URLs"]["Server"]
+        tree["DIRAC"]["Configuration"] = {"Name": SETUP, "Master": "yes", "Servers": cs_url}
+        systems["Configuration"][INSTANCE]["Services"]["Server"]["DataDir"] = str(layout.root / "csdata")
     if idp_url:
         tree["Resources"] = {
             "IdProviders": {IDP_NAME: {"Issuer": idp_url, "ClientID": "dirac-core", "CAFile": str(layout.ca_cert)}}

@@ -1,0 +1,1 @@
+"""Configuration Service logic: versions, backups, validate-before-swap, master/slave, refresher."""
