@@ -221,3 +221,19 @@ def test_streaming_download(instance: LocalInstance, tmp_path: Path) -> None:
     with instance.client(NAME, user="alice") as client:
         assert client.download("blob", target, params={"size": 300_000}) == 300_000
     assert target.stat().st_size == 300_000
+
+
+def test_trusted_host_acts_for_a_user_with_extra_credentials(instance: LocalInstance) -> None:
+    alice_dn = instance.config.get("/Registry/Users/alice/DN")
+    form = {"method": "whoami", "args": "[]", "extraCredentials": json.dumps([alice_dn, "dirac_user"])}
+    with instance.http(cert=instance.host_cert("localhost")) as http:
+        reply = http.post(instance.url(NAME), data=form).json()
+    assert (reply["Value"]["username"], reply["Value"]["group"]) == ("alice", "dirac_user")
+    # A host without TrustedHost cannot.
+    before = count(instance)
+    form["method"], form["args"] = "addItem", json.dumps(["as alice"])
+    with instance.http(cert=instance.host_cert("pilot.localhost")) as http:
+        refused = http.post(instance.url(NAME), data=form)
+    assert refused.status_code == 403
+    assert "lacks property TrustedHost" in refused.json()["Message"]
+    assert count(instance) == before

@@ -1,8 +1,9 @@
 """DIRAC HTTPS RPC: ``POST /<System>/<Service>`` with form fields ``method`` and ``args``.
 
-What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO``,
-``clientSetup``, ``extraCredentials``, which are accepted and ignored), credentials as a client
-certificate or ``Authorization: Bearer``. Replies are JEncoded S_OK/S_ERROR structures:
+What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO`` and
+``clientSetup``, accepted and ignored, and ``extraCredentials``), credentials as a client
+certificate or ``Authorization: Bearer``. A TrustedHost may act for a user with
+``extraCredentials = [DN, group]`` (DIRAC's delegation). Replies are JEncoded S_OK/S_ERROR structures:
 
 * ``{"OK": true, "Value": ...}`` with HTTP 200;
 * a `DiracError` raised by the method -> ``{"OK": false, "Message": ..., "ErrorType": ...}`` with
@@ -25,8 +26,8 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from dirac_core import __version__, jencode
-from dirac_core.auth.caller import Caller
-from dirac_core.auth.dependencies import current_caller
+from dirac_core.auth.caller import Caller, Properties
+from dirac_core.auth.dependencies import authenticator_of, current_caller
 from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
 from dirac_core.server.component import RpcMethod
 
@@ -63,6 +64,23 @@ def builtin_methods(component_name: str) -> dict[str, RpcMethod]:
     return {"ping": ping, "whoami": whoami}
 
 
+def delegated_caller(request: Request, caller: Caller, extra_credentials: Any) -> Caller:
+    """DIRAC delegation: a TrustedHost sending ``extraCredentials = [DN, group]`` acts as that user.
+
+    ``"hosts"`` (what DIRAC hosts send for themselves) and absence keep the authenticated caller.
+    """
+    if not isinstance(extra_credentials, str) or not extra_credentials:
+        return caller
+    value = jencode.decode(extra_credentials)
+    if value == "hosts" or value is None:
+        return caller
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise BadRequest('extraCredentials must be "hosts" or [DN, group] (JEncoded)')
+    if not (caller.is_host and caller.has(Properties.TRUSTED_HOST)):
+        raise Forbidden(f"{caller.username} lacks property TrustedHost needed to act on behalf of {value[0]}")
+    return authenticator_of(request).registry.caller_for_dn(value[0], value[1] or None)
+
+
 def bind_arguments(name: str, method: RpcMethod, caller: Caller, args: list[Any]) -> None:
     """Check arity against the signature so a bad call is refused before anything runs."""
     try:
@@ -94,6 +112,7 @@ def make_rpc_endpoint(
             raw_args = form.get("args", "[]")
             if not isinstance(raw_args, str):
                 raise BadRequest("form field 'args' must be a JEncoded JSON list, not a file")
+            caller = delegated_caller(request, caller, form.get("extraCredentials"))
             args = jencode.decode(raw_args)
             if not isinstance(args, list):
                 raise BadRequest(f"args of {method_name} must be a JSON list, got {type(args).__name__}")
