@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from dirac_core.auth.authenticator import Authenticator, peer_dn_from_scope
+from dirac_core.auth.authenticator import Authenticator, peer_dns_from_scope
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import ConfigError
 
@@ -26,7 +26,7 @@ async def current_caller(request: Request) -> Caller:
     if isinstance(cached, Caller):
         return cached
     caller = authenticator_of(request).authenticate(
-        request.headers.get("authorization"), peer_dn_from_scope(request.scope)
+        request.headers.get("authorization"), peer_dns_from_scope(request.scope)
     )
     request.scope["dirac_caller"] = caller
     return caller

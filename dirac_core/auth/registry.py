@@ -7,6 +7,8 @@ Layout (DIRAC's): ``/Registry/Users/<name>/{DN,Email,ID}`` (ID = the identity pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dirac_core.auth.caller import Caller
 from dirac_core.config.cfg import Config
 from dirac_core.errors import Forbidden, Unauthorized
@@ -90,14 +92,20 @@ class Registry:
             is_host=True,
         )
 
-    def caller_for_dn(self, dn: str, group: str | None = None) -> Caller:
-        """Certificate login: a registered host, else a registered user (default or chosen group)."""
-        host = self.find_host_by_dn(dn)
-        if host is not None:
-            return self.host_caller(host, dn)
-        user = self.find_user_by_dn(dn)
-        if user is not None:
-            return self.user_caller(user, group, sub=dn)
+    def caller_for_dn(self, dn: str | Sequence[str], group: str | None = None) -> Caller:
+        """Certificate login: a registered host, else a registered user (default or chosen group).
+
+        `dn` may be several candidates (a proxy's possible identities): the first registered wins.
+        """
+        candidates = [dn] if isinstance(dn, str) else list(dn)
+        for candidate in candidates:
+            host = self.find_host_by_dn(candidate)
+            if host is not None:
+                return self.host_caller(host, candidate)
+            user = self.find_user_by_dn(candidate)
+            if user is not None:
+                return self.user_caller(user, group, sub=candidate)
+        dn = candidates[0] if candidates else "(none)"
         raise Unauthorized(
             f"certificate {dn} is not registered: add it as DN of a /Registry/Hosts/<host> or /Registry/Users/<user>"
         )

@@ -95,3 +95,19 @@ def info_command(cert_file: Path, ca_file: Path | None) -> None:
     if ca_file is not None:
         verify_certificate(cert, load_certificate(ca_file))
         click.echo("verified:  yes")
+
+
+@certs.command("proxy")
+@click.option("--cert", "cert_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--hours", type=float, default=12, show_default=True)
+@_force
+def proxy_command(cert_file: Path, key_file: Path, out_file: Path, hours: float, force: bool) -> None:
+    """Create an RFC 3820 proxy (certificate + key + issuer, one 0600 PEM file) from CERT/KEY."""
+    from dirac_core.security.certs import write_file
+    from dirac_core.security.proxy import create_proxy
+
+    pem = create_proxy(load_certificate(cert_file), load_private_key(key_file), hours=hours)
+    write_file(out_file, pem, 0o600, force)
+    click.echo(f"proxy of {certificate_info(load_certificate(cert_file)).subject} -> {out_file} ({hours:g} h)")
