@@ -237,3 +237,12 @@ def test_trusted_host_acts_for_a_user_with_extra_credentials(instance: LocalInst
     assert refused.status_code == 403
     assert "lacks property TrustedHost" in refused.json()["Message"]
     assert count(instance) == before
+
+
+def test_receive_file_streams_raw_rpc_content(instance: LocalInstance, tmp_path: Path) -> None:
+    target = tmp_path / "sandbox"
+    with instance.client(NAME, user="alice") as client:
+        assert client.receive_file(target, 200_000) == 200_000
+        with pytest.raises(NotFound, match="no blob of size -1"):
+            client.receive_file(tmp_path / "never", -1)
+    assert target.read_bytes() == b"z" * 200_000

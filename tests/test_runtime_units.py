@@ -138,3 +138,20 @@ def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
     assert body["status"] == "degraded"
     assert body["databases"]["Demo/GoodDB"] == "ok"
     assert body["databases"]["Demo/DownDB"].startswith("error: OperationalError")
+
+
+def test_tls_settings_refuse_a_readable_host_key(tmp_path: Path) -> None:
+    from dirac_core.auth.settings import tls_settings
+
+    for name in ("c.pem", "k.pem", "ca.pem"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "k.pem").chmod(0o644)
+    security = {"CertFile": tmp_path / "c.pem", "KeyFile": tmp_path / "k.pem", "CAFile": tmp_path / "ca.pem"}
+    config = Config.from_text(tree_to_cfg({"DIRAC": {"Security": security}}))
+    with pytest.raises(ConfigError, match="has mode 0644: run chmod 0600"):
+        tls_settings(config)
+    (tmp_path / "k.pem").chmod(0o600)
+    assert tls_settings(config).key_file == tmp_path / "k.pem"
+    (tmp_path / "ca.pem").unlink()
+    with pytest.raises(ConfigError, match="does not exist"):
+        tls_settings(config)

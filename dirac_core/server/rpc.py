@@ -11,7 +11,9 @@ certificate or ``Authorization: Bearer``. A TrustedHost may act for a user with
   `Unauthorized`/`Forbidden`, which keep 401/403 like DIRAC's authorization failures;
 * problems found before the call (no/invalid credentials, unknown method, undecodable or ill-fitting
   ``args``, body too large) -> 4xx with the same structure; the method is not called;
-* an unexpected exception -> 500, the traceback goes to the server log only.
+* an unexpected exception -> 500, the traceback goes to the server log only;
+* ``rawContent=True`` (DIRAC's ``TornadoClient.receiveFile``, method ``streamToClient``): a method
+  returning bytes or an iterator of bytes is sent raw as ``application/octet-stream`` (streamed).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dirac_core import __version__, jencode
@@ -117,6 +120,7 @@ def make_rpc_endpoint(
             if not isinstance(args, list):
                 raise BadRequest(f"args of {method_name} must be a JSON list, got {type(args).__name__}")
             bind_arguments(method_name, method, caller, args)
+            raw_content = str(form.get("rawContent", "")).lower() in {"true", "1", "yes"}
         except DiracError as exc:
             return error_reply(exc)
         except Exception as exc:  # form parser errors (multipart limits, bad encoding)
@@ -124,6 +128,10 @@ def make_rpc_endpoint(
             return error_reply(BadRequest(f"cannot read the RPC form: {detail}"))
         try:
             value = await run_in_threadpool(method, caller, *args)
+            if raw_content and isinstance(value, bytes | bytearray):
+                return Response(bytes(value), media_type="application/octet-stream")
+            if raw_content and isinstance(value, Iterator):
+                return StreamingResponse(value, media_type="application/octet-stream")
             return rpc_reply({"OK": True, "Value": value})
         except _PRE_CALL_STATUS_KEEP as exc:
             return error_reply(exc)
