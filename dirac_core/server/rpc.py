@@ -126,6 +126,8 @@ def make_rpc_endpoint(
         except Exception as exc:  # form parser errors (multipart limits, bad encoding)
             detail = getattr(exc, "detail", None) or str(exc)
             return error_reply(BadRequest(f"cannot read the RPC form: {detail}"))
+        started = time.perf_counter()
+        outcome = "OK"
         try:
             value = await run_in_threadpool(method, caller, *args)
             if raw_content and isinstance(value, bytes | bytearray):
@@ -134,12 +136,26 @@ def make_rpc_endpoint(
                 return StreamingResponse(value, media_type="application/octet-stream")
             return rpc_reply({"OK": True, "Value": value})
         except _PRE_CALL_STATUS_KEEP as exc:
+            outcome = f"ERROR {exc.message}"
             return error_reply(exc)
         except DiracError as exc:
+            outcome = f"ERROR {exc.message}"
             return error_reply(exc, status=200)
         except Exception:
+            outcome = "ERROR internal"
             log.exception("RPC %s.%s failed", component_name, method_name)
             message = f"internal error in {component_name}.{method_name}: see the service log"
             return rpc_reply({"OK": False, "Message": message, "ErrorType": "DiracError"}, 500)
+        finally:
+            # DIRAC's "Returning response" line: who called what, how long, how it ended.
+            log.info(
+                "[%s:%s] %s.%s (%.1f ms) %s",
+                caller.group,
+                caller.username,
+                component_name,
+                method_name,
+                1000 * (time.perf_counter() - started),
+                outcome,
+            )
 
     return rpc_endpoint

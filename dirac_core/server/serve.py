@@ -60,7 +60,7 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
-    logging.getLogger("dirac_core").setLevel(log_level.upper())
+    _configure_logging(log_level)
     logging.getLogger("uvicorn.error").info(
         "dirac-core serve: %s at https://%s:%d/%s", component.name, bind_host, bind_port, component.name
     )
@@ -73,3 +73,14 @@ def serve(
         engines = ctx.engine_factory
         if isinstance(engines, EngineCache):
             engines.dispose()
+
+
+def _configure_logging(level: str) -> None:
+    """dirac_core's own records (RPC audit lines, errors) next to uvicorn's, on stderr."""
+    logger = logging.getLogger("dirac_core")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
