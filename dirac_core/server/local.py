@@ -183,7 +183,8 @@ def local_config_text(
             INSTANCE
         ]
         port = ports.get(component.name, component.default_port)
-        system["Services"][component.service] = {"Port": port, "Host": host}
+        data_dir = layout.root / "data" / component.name.replace("/", "_")
+        system["Services"][component.service] = {"Port": port, "Host": host, "DataDir": str(data_dir)}
         system["URLs"][component.service] = f"https://{host}:{port}/{component.name}"
         for db_system, db_name in component.databases:
             db_section = systems.setdefault(db_system, {INSTANCE: {"Services": {}, "URLs": {}, "Databases": {}}})[
