@@ -39,6 +39,7 @@ def test_health_and_openapi_without_auth(instance: LocalInstance) -> None:
         openapi = http.get(f"{instance.base_url(NAME)}/openapi.json").json()
         assert "/api/Demo/Items/items" in openapi["paths"]
         assert "/Demo/Items" in openapi["paths"]
+        assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         assert http.get(f"{instance.base_url(NAME)}/docs").status_code == 200
 
 
@@ -246,3 +247,16 @@ def test_receive_file_streams_raw_rpc_content(instance: LocalInstance, tmp_path:
         with pytest.raises(NotFound, match="no blob of size -1"):
             client.receive_file(tmp_path / "never", -1)
     assert target.read_bytes() == b"z" * 200_000
+
+
+@pytest.mark.mariadb
+def test_demo_on_mariadb(tmp_path: Path, mariadb_database: object) -> None:
+    from sqlalchemy.engine import URL
+
+    assert isinstance(mariadb_database, URL)
+    with running_instance(tmp_path, [DEMO], db_urls={("Demo", "DemoDB"): mariadb_database}) as inst:
+        with inst.http() as http:
+            assert http.get(f"{inst.base_url(NAME)}/health").json()["databases"] == {"Demo/DemoDB": "ok"}
+        with inst.client(NAME, user="bob") as client:
+            item = client.rpc("addItem", "on mariadb")
+            assert client.rpc("getItem", item)["Owner"] == "bob"
