@@ -84,7 +84,8 @@ def user_command(username: str, ca_dir: Path, out_dir: Path, email: str | None, 
 @certs.command("info")
 @click.argument("cert_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--ca", "ca_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
-def info_command(cert_file: Path, ca_file: Path | None) -> None:
+@click.option("--warn-days", type=int, default=None, help="Exit 1 when the certificate expires within N days.")
+def info_command(cert_file: Path, ca_file: Path | None, warn_days: int | None) -> None:
     """Print subject (DIRAC DN), issuer, names and expiry; with --ca also verify the signature."""
     cert = load_certificate(cert_file)
     info = certificate_info(cert)
@@ -95,6 +96,9 @@ def info_command(cert_file: Path, ca_file: Path | None) -> None:
     if ca_file is not None:
         verify_certificate(cert, load_certificate(ca_file))
         click.echo("verified:  yes")
+    if warn_days is not None and info.days_left < warn_days:
+        click.echo(f"error: {cert_file} expires in {info.days_left} days (< {warn_days}): renew it", err=True)
+        raise SystemExit(1)
 
 
 @certs.command("proxy")
