@@ -212,6 +212,22 @@ def test_oversized_request_413(instance: LocalInstance) -> None:
             )
         assert reply.status_code == 413
         assert "exceeds the 1 MiB limit" in reply.json()["detail"]
+        before = count(instance)
+
+        def json_chunks() -> Iterator[bytes]:
+            yield b'{"Name": "'
+            for _ in range(20):
+                yield b"n" * 65536
+            yield b'"}'
+
+        with instance.http() as http:
+            reply = http.post(
+                f"{client.api_base}/items",
+                content=json_chunks(),
+                headers={"Authorization": f"Bearer {instance.token('alice')}", "Content-Type": "application/json"},
+            )
+        assert reply.status_code == 413, reply.text
+        assert count(instance) == before
         with pytest.raises(PayloadTooLarge):
             client.rpc("addItem", "z" * (1024 * 1024))
         assert client.request("POST", "upload", content=b"ok" * 1000) == {"received": 2000}

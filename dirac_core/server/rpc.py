@@ -33,6 +33,7 @@ from dirac_core.auth.caller import Caller, Properties
 from dirac_core.auth.dependencies import authenticator_of, current_caller
 from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
 from dirac_core.server.component import RpcMethod
+from dirac_core.server.limits import BodyTooLarge
 
 log = logging.getLogger("dirac_core.rpc")
 
@@ -123,6 +124,8 @@ def make_rpc_endpoint(
             raw_content = str(form.get("rawContent", "")).lower() in {"true", "1", "yes"}
         except DiracError as exc:
             return error_reply(exc)
+        except BodyTooLarge as exc:
+            return error_reply(exc.as_dirac_error())
         except Exception as exc:  # form parser errors (multipart limits, bad encoding)
             detail = getattr(exc, "detail", None) or str(exc)
             return error_reply(BadRequest(f"cannot read the RPC form: {detail}"))
