@@ -123,6 +123,8 @@ def make_rpc_endpoint(
             bind_arguments(method_name, method, caller, args)
             raw_content = str(form.get("rawContent", "")).lower() in {"true", "1", "yes"}
         except DiracError as exc:
+            client = request.client.host if request.client else "?"
+            log.info("[%s] %s.%s refused before the call: %s", client, component_name, method_name, exc.message)
             return error_reply(exc)
         except BodyTooLarge as exc:
             return error_reply(exc.as_dirac_error())
