@@ -39,6 +39,7 @@ def test_health_and_openapi_without_auth(instance: LocalInstance) -> None:
         openapi = http.get(f"{instance.base_url(NAME)}/openapi.json").json()
         assert "/api/Demo/Items/items" in openapi["paths"]
         assert "/Demo/Items" in openapi["paths"]
+        assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         assert http.get(f"{instance.base_url(NAME)}/docs").status_code == 200
 
 
@@ -211,6 +212,22 @@ def test_oversized_request_413(instance: LocalInstance) -> None:
             )
         assert reply.status_code == 413
         assert "exceeds the 1 MiB limit" in reply.json()["detail"]
+        before = count(instance)
+
+        def json_chunks() -> Iterator[bytes]:
+            yield b'{"Name": "'
+            for _ in range(20):
+                yield b"n" * 65536
+            yield b'"}'
+
+        with instance.http() as http:
+            reply = http.post(
+                f"{client.api_base}/items",
+                content=json_chunks(),
+                headers={"Authorization": f"Bearer {instance.token('alice')}", "Content-Type": "application/json"},
+            )
+        assert reply.status_code == 413, reply.text
+        assert count(instance) == before
         with pytest.raises(PayloadTooLarge):
             client.rpc("addItem", "z" * (1024 * 1024))
         assert client.request("POST", "upload", content=b"ok" * 1000) == {"received": 2000}
@@ -221,3 +238,41 @@ def test_streaming_download(instance: LocalInstance, tmp_path: Path) -> None:
     with instance.client(NAME, user="alice") as client:
         assert client.download("blob", target, params={"size": 300_000}) == 300_000
     assert target.stat().st_size == 300_000
+
+
+def test_trusted_host_acts_for_a_user_with_extra_credentials(instance: LocalInstance) -> None:
+    alice_dn = instance.config.get("/Registry/Users/alice/DN")
+    form = {"method": "whoami", "args": "[]", "extraCredentials": json.dumps([alice_dn, "dirac_user"])}
+    with instance.http(cert=instance.host_cert("localhost")) as http:
+        reply = http.post(instance.url(NAME), data=form).json()
+    assert (reply["Value"]["username"], reply["Value"]["group"]) == ("alice", "dirac_user")
+    # A host without TrustedHost cannot.
+    before = count(instance)
+    form["method"], form["args"] = "addItem", json.dumps(["as alice"])
+    with instance.http(cert=instance.host_cert("pilot.localhost")) as http:
+        refused = http.post(instance.url(NAME), data=form)
+    assert refused.status_code == 403
+    assert "lacks property TrustedHost" in refused.json()["Message"]
+    assert count(instance) == before
+
+
+def test_receive_file_streams_raw_rpc_content(instance: LocalInstance, tmp_path: Path) -> None:
+    target = tmp_path / "sandbox"
+    with instance.client(NAME, user="alice") as client:
+        assert client.receive_file(target, 200_000) == 200_000
+        with pytest.raises(NotFound, match="no blob of size -1"):
+            client.receive_file(tmp_path / "never", -1)
+    assert target.read_bytes() == b"z" * 200_000
+
+
+@pytest.mark.mariadb
+def test_demo_on_mariadb(tmp_path: Path, mariadb_database: object) -> None:
+    from sqlalchemy.engine import URL
+
+    assert isinstance(mariadb_database, URL)
+    with running_instance(tmp_path, [DEMO], db_urls={("Demo", "DemoDB"): mariadb_database}) as inst:
+        with inst.http() as http:
+            assert http.get(f"{inst.base_url(NAME)}/health").json()["databases"] == {"Demo/DemoDB": "ok"}
+        with inst.client(NAME, user="bob") as client:
+            item = client.rpc("addItem", "on mariadb")
+            assert client.rpc("getItem", item)["Owner"] == "bob"

@@ -18,9 +18,9 @@ from tests.support.instance import LocalInstance, running_instance
 NAME = "Demo/Items"
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[LocalInstance]:
-    with running_instance(tmp_path, ["tests.support.demo:DEMO"]) as inst:
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInstance]:
+    with running_instance(tmp_path_factory.mktemp("tls"), ["tests.support.demo:DEMO"]) as inst:
         yield inst
 
 
@@ -48,7 +48,12 @@ def test_server_certificate_is_verified_by_the_client(instance: LocalInstance, t
         client.rpc("ping")
 
 
-def test_sigterm_lets_in_flight_requests_finish(instance: LocalInstance) -> None:
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    with running_instance(tmp_path, ["tests.support.demo:DEMO"]) as own:
+        _check_graceful_stop(own)
+
+
+def _check_graceful_stop(instance: LocalInstance) -> None:
     results: list[object] = []
 
     def slow_call() -> None:
@@ -65,3 +70,46 @@ def test_sigterm_lets_in_flight_requests_finish(instance: LocalInstance) -> None
     worker.join(30)
     assert results == ["done"]
     assert process.popen.wait(30) == 0
+
+
+def _write_proxy(tmp_path: Path, name: str, pem: bytes) -> tuple[str, str]:
+    path = tmp_path / name
+    path.write_bytes(pem)
+    path.chmod(0o600)
+    return str(path), str(path)
+
+
+def test_rfc3820_proxies_authenticate_as_their_owner(instance: LocalInstance, tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from dirac_core.security.certs import load_certificate, load_private_key
+    from dirac_core.security.proxy import create_proxy
+
+    cert_file, key_file = instance.user_cert("alice")
+    user_cert, user_key = load_certificate(Path(cert_file)), load_private_key(Path(key_file))
+    proxy_pem = create_proxy(user_cert, user_key, hours=1)
+    proxy = _write_proxy(tmp_path, "proxy.pem", proxy_pem)
+    with instance.client(NAME, cert=proxy) as client:
+        assert client.rpc("whoami")["username"] == "alice"
+    # A proxy of that proxy (delegation, as pilots get them).
+    first = x509.load_pem_x509_certificate(proxy_pem)
+    from cryptography.hazmat.primitives import serialization
+
+    first_key = serialization.load_pem_private_key(proxy_pem, password=None)
+    second = _write_proxy(tmp_path, "proxy2.pem", create_proxy(first, first_key, chain=(user_cert,)))  # type: ignore[arg-type]
+    with instance.client(NAME, cert=second) as client:
+        assert client.rpc("whoami")["username"] == "alice"
+
+
+def test_proxy_signed_by_a_stranger_is_refused(instance: LocalInstance, tmp_path: Path) -> None:
+    from dirac_core.security.certs import load_certificate
+    from dirac_core.security.proxy import create_proxy
+
+    alice_cert = load_certificate(Path(instance.user_cert("alice")[0]))
+    stranger_key = create_ca()[1]  # any key that is not alice's
+    forged = _write_proxy(tmp_path, "forged.pem", create_proxy(alice_cert, stranger_key, hours=1))
+    with (
+        httpx.Client(verify=make_ssl_context(forged, instance.ca_file)) as http,
+        pytest.raises((httpx.TransportError, ssl.SSLError)),
+    ):
+        http.post(instance.url(NAME), data={"method": "whoami", "args": "[]"}).raise_for_status()

@@ -98,3 +98,60 @@ def test_token_round_trip_and_refusals(tmp_path: Path) -> None:
     wrong_issuer = TokenIssuer(key, TokenSettings("someone-else", "T", 60, None, None))
     with pytest.raises(Unauthorized, match="not issued by"):
         verifier.verify(wrong_issuer.issue(sub="s", username="u", vo="", group="g", properties=[]))
+
+
+def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
+    """In-process app (unit edge): a DB that cannot be reached makes /health 503 and names it."""
+    import asyncio
+
+    import httpx
+
+    from dirac_core.server.app import create_app
+    from dirac_core.server.component import Component
+    from dirac_core.server.serve import build_context
+
+    cfg = tree_to_cfg(
+        {
+            "DIRAC": {"Setup": "S", "Setups": {"S": {"Demo": "I"}}},
+            "Systems": {
+                "Demo": {
+                    "I": {
+                        "Databases": {
+                            "GoodDB": {"URL": f"sqlite:///{tmp_path / 'good.sqlite'}"},
+                            "DownDB": {"Host": "127.0.0.1", "Port": "1", "User": "x", "DBName": "x"},
+                        }
+                    }
+                }
+            },
+        }
+    )
+    component = Component("Demo/Health", 1, databases=(("Demo", "GoodDB"), ("Demo", "DownDB")))
+    app = create_app(component, build_context(component, Config.from_text(cfg)))
+
+    async def get_health() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return await client.get("/health")
+
+    reply = asyncio.run(get_health())
+    assert reply.status_code == 503
+    body = reply.json()
+    assert body["status"] == "degraded"
+    assert body["databases"]["Demo/GoodDB"] == "ok"
+    assert body["databases"]["Demo/DownDB"].startswith("error: OperationalError")
+
+
+def test_tls_settings_refuse_a_readable_host_key(tmp_path: Path) -> None:
+    from dirac_core.auth.settings import tls_settings
+
+    for name in ("c.pem", "k.pem", "ca.pem"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "k.pem").chmod(0o644)
+    security = {"CertFile": tmp_path / "c.pem", "KeyFile": tmp_path / "k.pem", "CAFile": tmp_path / "ca.pem"}
+    config = Config.from_text(tree_to_cfg({"DIRAC": {"Security": security}}))
+    with pytest.raises(ConfigError, match="has mode 0644: run chmod 0600"):
+        tls_settings(config)
+    (tmp_path / "k.pem").chmod(0o600)
+    assert tls_settings(config).key_file == tmp_path / "k.pem"
+    (tmp_path / "ca.pem").unlink()
+    with pytest.raises(ConfigError, match="does not exist"):
+        tls_settings(config)

@@ -83,6 +83,9 @@ def test_certs_cli(tmp_path: Path) -> None:
     info = run("info", str(tmp_path / "h" / "hostcert.pem"), "--ca", str(tmp_path / "ca" / "ca.pem"))
     assert "subject:   /O=DIRAC/OU=hosts/CN=ccdiracli08.in2p3.fr" in info.stdout
     assert "verified:  yes" in info.stdout
+    expiring = run("info", str(tmp_path / "h" / "hostcert.pem"), "--warn-days", "400")
+    assert expiring.returncode == 1
+    assert "renew it" in expiring.stderr
     again = run("ca", "--out-dir", str(tmp_path / "ca"))
     assert again.returncode == 2
     assert "already exists" in again.stderr

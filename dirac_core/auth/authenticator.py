@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -12,7 +12,7 @@ from dirac_core.auth.caller import Caller
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.tokens import TokenVerifier
 from dirac_core.errors import Unauthorized
-from dirac_core.security.certs import dirac_dn
+from dirac_core.security.proxy import identity_dns
 
 NO_CREDENTIALS = (
     "no credentials: send 'Authorization: Bearer <token>' (get one with dirac login) "
@@ -21,17 +21,24 @@ NO_CREDENTIALS = (
 
 
 @lru_cache(maxsize=256)
-def dn_of_pem(pem: str) -> str:
-    return dirac_dn(x509.load_pem_x509_certificate(pem.encode()).subject)
+def dns_of_pem(pem: str) -> tuple[str, ...]:
+    """Identity DN candidates of a verified peer certificate (end-entity DNs for a proxy)."""
+    return identity_dns(x509.load_pem_x509_certificate(pem.encode()))
 
 
-def peer_dn_from_scope(scope: Mapping[str, Any]) -> str | None:
-    """DN of the TLS client certificate the server verified (ASGI TLS extension), if any."""
+def peer_dns_from_scope(scope: Mapping[str, Any]) -> tuple[str, ...]:
+    """DN candidates of the TLS client certificate the server verified (ASGI TLS extension)."""
     tls = (scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     if not chain or tls.get("client_cert_error"):
-        return None
-    return dn_of_pem(chain[0])
+        return ()
+    return dns_of_pem(chain[0])
+
+
+def peer_dn_from_scope(scope: Mapping[str, Any]) -> str | None:
+    """The most likely identity DN of the verified client certificate, if any."""
+    candidates = peer_dns_from_scope(scope)
+    return candidates[0] if candidates else None
 
 
 class Authenticator:
@@ -39,7 +46,7 @@ class Authenticator:
         self.registry = registry
         self.verifier = verifier
 
-    def authenticate(self, authorization: str | None, peer_dn: str | None) -> Caller:
+    def authenticate(self, authorization: str | None, peer_dn: str | Sequence[str] | None) -> Caller:
         """A bearer token wins when sent (explicit beats ambient); else the client certificate."""
         if authorization:
             scheme, _, token = authorization.partition(" ")

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from dirac_core.auth.authenticator import Authenticator, peer_dn_from_scope
+from dirac_core.auth.authenticator import Authenticator, peer_dns_from_scope
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import ConfigError, Unauthorized
 
@@ -32,7 +32,7 @@ async def current_caller(request: Request) -> Caller:
     if getattr(request.app.state, "authenticator", None) is None:
         raise Unauthorized("no credentials: log in with `dirac login`")
     caller = authenticator_of(request).authenticate(
-        request.headers.get("authorization"), peer_dn_from_scope(request.scope)
+        request.headers.get("authorization"), peer_dns_from_scope(request.scope)
     )
     request.scope["dirac_caller"] = caller
     return caller

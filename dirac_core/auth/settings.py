@@ -9,6 +9,7 @@ layer), optional ``TokenPublicKeyFile`` (services that verify but never sign), `
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,12 @@ def tls_settings(config: Config) -> TLSSettings:
         raise ConfigError(
             f"set {SECURITY}/CAFile (PEM bundle) or CAPath (hashed directory) to verify client certificates"
         )
+    for path in (Path(cert), Path(key), *(Path(p) for p in (ca_file, ca_path) if p)):
+        if not path.exists():
+            raise ConfigError(f"{path} (from {SECURITY}) does not exist: create it or fix the path")
+    mode = stat.S_IMODE(Path(key).stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(f"host key {key} has mode {mode:04o}: run chmod 0600 {key}")
     return TLSSettings(Path(cert), Path(key), Path(ca_file) if ca_file else None, Path(ca_path) if ca_path else None)
 
 

@@ -21,10 +21,13 @@ def _client_cfg_option(func: click.decorators.FC) -> click.decorators.FC:
 @click.option("--group", default=None, help="DIRAC group to act in (default: your default group).")
 @_client_cfg_option
 @click.option("--url", default=None, help="Framework/Auth URL (default: from the client cfg).")
-def login_command(group: str | None, cfg_file: str | None, url: str | None) -> None:
+@click.option("--ca", "ca_file", default=None, help="CA bundle verifying the server (default: from the client cfg).")
+def login_command(group: str | None, cfg_file: str | None, url: str | None, ca_file: str | None) -> None:
     """Log in with your identity provider (device code) and store an access token."""
-    config = load_client_config(cfg_file)
-    auth_url = url or service_url(config, AUTH_COMPONENT)
+    if url is None or ca_file is None:
+        config = load_client_config(cfg_file)
+        url = url or service_url(config, AUTH_COMPONENT)
+        ca_file = ca_file or ca_bundle(config)
 
     def prompt(p: DevicePrompt) -> None:
         click.echo(f"To log in, open {p.verification_uri} and enter the code {p.user_code}")
@@ -32,7 +35,7 @@ def login_command(group: str | None, cfg_file: str | None, url: str | None) -> N
             click.echo(f"(or open {p.verification_uri_complete})")
         click.echo("Waiting for approval...")
 
-    token = device_login(auth_url, group=group, ca_bundle=ca_bundle(config), on_prompt=prompt)
+    token = device_login(url, group=group, ca_bundle=ca_file, on_prompt=prompt)
     path = save_token(token)
     click.echo(f"logged in as {token.username} (group {token.group}); token saved in {path}")
 

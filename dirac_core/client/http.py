@@ -90,6 +90,31 @@ class ServiceClient:
             raise error_for_status(response.status_code, _error_text(response))
         raise DiracError(f"{self.url}: reply to {method} is not a DIRAC return structure: {response.text[:200]}")
 
+    def receive_file(self, destination: str | Path | IO[bytes], *args: Any, method: str = "streamToClient") -> int:
+        """DIRAC's ``receiveFile``: call `method` with ``rawContent`` and stream the bytes to `destination`."""
+        data = {"method": method, "args": jencode.encode(list(args)), "rawContent": "True"}
+        request = self._http.build_request("POST", self.url, data=data)
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.url, exc) from exc
+        try:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                response.read()
+                reply = jencode.decode(response.content)
+                message = str(reply.get("Message", "unknown error")) if isinstance(reply, dict) else response.text
+                cls = error_class_named(reply.get("ErrorType")) if isinstance(reply, dict) else None
+                raise cls(message) if cls else error_for_status(response.status_code, message)
+            if response.status_code >= 400:
+                response.read()
+                raise error_for_status(response.status_code, _error_text(response))
+            if isinstance(destination, str | Path):
+                with Path(destination).open("wb") as out:
+                    return _copy(response, out)
+            return _copy(response, destination)
+        finally:
+            response.close()
+
     # -- REST --------------------------------------------------------------------------------
     def request(
         self,

@@ -71,14 +71,14 @@ def write_private_key(path: Path, key: CertificateIssuerPrivateKeyTypes, *, over
     data = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_file(path, data, 0o600, overwrite)
+    write_file(path, data, 0o600, overwrite)
 
 
 def write_certificate(path: Path, cert: x509.Certificate, *, overwrite: bool = False) -> None:
-    _write_file(path, cert.public_bytes(serialization.Encoding.PEM), 0o644, overwrite)
+    write_file(path, cert.public_bytes(serialization.Encoding.PEM), 0o644, overwrite)
 
 
-def _write_file(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
+def write_file(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         raise Conflict(f"{path} already exists: remove it or pass --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,8 @@ def user_command(username: str, ca_dir: Path, out_dir: Path, email: str | None, 
 @certs.command("info")
 @click.argument("cert_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--ca", "ca_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
-def info_command(cert_file: Path, ca_file: Path | None) -> None:
+@click.option("--warn-days", type=int, default=None, help="Exit 1 when the certificate expires within N days.")
+def info_command(cert_file: Path, ca_file: Path | None, warn_days: int | None) -> None:
     """Print subject (DIRAC DN), issuer, names and expiry; with --ca also verify the signature."""
     cert = load_certificate(cert_file)
     info = certificate_info(cert)
@@ -95,3 +96,22 @@ def info_command(cert_file: Path, ca_file: Path | None) -> None:
     if ca_file is not None:
         verify_certificate(cert, load_certificate(ca_file))
         click.echo("verified:  yes")
+    if warn_days is not None and info.days_left < warn_days:
+        click.echo(f"error: {cert_file} expires in {info.days_left} days (< {warn_days}): renew it", err=True)
+        raise SystemExit(1)
+
+
+@certs.command("proxy")
+@click.option("--cert", "cert_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--hours", type=float, default=12, show_default=True)
+@_force
+def proxy_command(cert_file: Path, key_file: Path, out_file: Path, hours: float, force: bool) -> None:
+    """Create an RFC 3820 proxy (certificate + key + issuer, one 0600 PEM file) from CERT/KEY."""
+    from dirac_core.security.certs import write_file
+    from dirac_core.security.proxy import create_proxy
+
+    pem = create_proxy(load_certificate(cert_file), load_private_key(key_file), hours=hours)
+    write_file(out_file, pem, 0o600, force)
+    click.echo(f"proxy of {certificate_info(load_certificate(cert_file)).subject} -> {out_file} ({hours:g} h)")

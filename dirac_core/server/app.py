@@ -87,8 +87,25 @@ def create_app(component: Component, ctx: ComponentContext) -> FastAPI:
 
     app.add_api_route("/health", health, methods=["GET"], summary="Liveness and database reachability (no auth)")
     _install_error_handlers(app)
+    _document_security(app)
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """Tell OpenAPI (and the /docs "Authorize" button) that calls take a bearer token."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _probe(ctx: ComponentContext, system: str, db_name: str) -> str:

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dirac_core.errors import ConfigError, PayloadTooLarge
@@ -38,11 +39,21 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive()``: an HTTPException so FastAPI's body parsing passes it through (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=too_large_message(limit))
+
+    def as_dirac_error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(str(self.detail))
+
+
 class BodySizeLimit:
     """ASGI middleware: 413 up front for a too-large Content-Length, `PayloadTooLarge` mid-stream.
 
-    The mid-stream error is raised from ``receive()`` inside the endpoint, so the app's DiracError
-    handling answers 413 (REST ``detail`` or RPC ``Message``) and the endpoint never sees the data.
+    The mid-stream error is raised from ``receive()`` inside the endpoint, so the app answers 413
+    (REST ``detail`` or RPC ``Message``) and the endpoint never sees the data.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_REQUEST_SIZE) -> None:
@@ -65,7 +76,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(too_large_message(self.max_bytes))
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL
+
 from dirac_core.auth.caller import Properties
 from dirac_core.auth.tokens import generate_signing_key
 from dirac_core.config.tree import merge_trees, tree_to_cfg
@@ -171,7 +173,7 @@ def local_config_text(
     ports: Mapping[str, int],
     *,
     host: str = "127.0.0.1",
-    db_urls: Mapping[tuple[str, str], str] | None = None,
+    db_urls: Mapping[tuple[str, str], str | URL] | None = None,
     idp_url: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
@@ -183,13 +185,16 @@ def local_config_text(
             INSTANCE
         ]
         port = ports.get(component.name, component.default_port)
-        system["Services"][component.service] = {"Port": port, "Host": host}
+        data_dir = layout.root / "data" / component.name.replace("/", "_")
+        system["Services"][component.service] = {"Port": port, "Host": host, "DataDir": str(data_dir)}
         system["URLs"][component.service] = f"https://{host}:{port}/{component.name}"
         for db_system, db_name in component.databases:
             db_section = systems.setdefault(db_system, {INSTANCE: {"Services": {}, "URLs": {}, "Databases": {}}})[
                 INSTANCE
             ]["Databases"]
             url = (db_urls or {}).get((db_system, db_name)) or f"sqlite:///{layout.db_dir / db_name}.sqlite"
+            if isinstance(url, URL):  # test databases (root, empty password): keep the password in the URL
+                url = url.render_as_string(hide_password=False)
             db_section[db_name] = {"URL": url}
     setups = {system: INSTANCE for system in sorted({*systems, "Framework", "Configuration"})}
     tree: dict[str, Any] = {

@@ -1,8 +1,9 @@
 """DIRAC HTTPS RPC: ``POST /<System>/<Service>`` with form fields ``method`` and ``args``.
 
-What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO``,
-``clientSetup``, ``extraCredentials``, which are accepted and ignored), credentials as a client
-certificate or ``Authorization: Bearer``. Replies are JEncoded S_OK/S_ERROR structures:
+What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO`` and
+``clientSetup``, accepted and ignored, and ``extraCredentials``), credentials as a client
+certificate or ``Authorization: Bearer``. A TrustedHost may act for a user with
+``extraCredentials = [DN, group]`` (DIRAC's delegation). Replies are JEncoded S_OK/S_ERROR structures:
 
 * ``{"OK": true, "Value": ...}`` with HTTP 200;
 * a `DiracError` raised by the method -> ``{"OK": false, "Message": ..., "ErrorType": ...}`` with
@@ -10,7 +11,9 @@ certificate or ``Authorization: Bearer``. Replies are JEncoded S_OK/S_ERROR stru
   `Unauthorized`/`Forbidden`, which keep 401/403 like DIRAC's authorization failures;
 * problems found before the call (no/invalid credentials, unknown method, undecodable or ill-fitting
   ``args``, body too large) -> 4xx with the same structure; the method is not called;
-* an unexpected exception -> 500, the traceback goes to the server log only.
+* an unexpected exception -> 500, the traceback goes to the server log only;
+* ``rawContent=True`` (DIRAC's ``TornadoClient.receiveFile``, method ``streamToClient``): a method
+  returning bytes or an iterator of bytes is sent raw as ``application/octet-stream`` (streamed).
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dirac_core import __version__, jencode
-from dirac_core.auth.caller import Caller
-from dirac_core.auth.dependencies import current_caller
+from dirac_core.auth.caller import Caller, Properties
+from dirac_core.auth.dependencies import authenticator_of, current_caller
 from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
 from dirac_core.server.component import RpcMethod
+from dirac_core.server.limits import BodyTooLarge
 
 log = logging.getLogger("dirac_core.rpc")
 
@@ -63,6 +68,23 @@ def builtin_methods(component_name: str) -> dict[str, RpcMethod]:
     return {"ping": ping, "whoami": whoami}
 
 
+def delegated_caller(request: Request, caller: Caller, extra_credentials: Any) -> Caller:
+    """DIRAC delegation: a TrustedHost sending ``extraCredentials = [DN, group]`` acts as that user.
+
+    ``"hosts"`` (what DIRAC hosts send for themselves) and absence keep the authenticated caller.
+    """
+    if not isinstance(extra_credentials, str) or not extra_credentials:
+        return caller
+    value = jencode.decode(extra_credentials)
+    if value == "hosts" or value is None:
+        return caller
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise BadRequest('extraCredentials must be "hosts" or [DN, group] (JEncoded)')
+    if not (caller.is_host and caller.has(Properties.TRUSTED_HOST)):
+        raise Forbidden(f"{caller.username} lacks property TrustedHost needed to act on behalf of {value[0]}")
+    return authenticator_of(request).registry.caller_for_dn(value[0], value[1] or None)
+
+
 def bind_arguments(name: str, method: RpcMethod, caller: Caller, args: list[Any]) -> None:
     """Check arity against the signature so a bad call is refused before anything runs."""
     try:
@@ -94,25 +116,51 @@ def make_rpc_endpoint(
             raw_args = form.get("args", "[]")
             if not isinstance(raw_args, str):
                 raise BadRequest("form field 'args' must be a JEncoded JSON list, not a file")
+            caller = delegated_caller(request, caller, form.get("extraCredentials"))
             args = jencode.decode(raw_args)
             if not isinstance(args, list):
                 raise BadRequest(f"args of {method_name} must be a JSON list, got {type(args).__name__}")
             bind_arguments(method_name, method, caller, args)
+            raw_content = str(form.get("rawContent", "")).lower() in {"true", "1", "yes"}
         except DiracError as exc:
+            client = request.client.host if request.client else "?"
+            log.info("[%s] %s.%s refused before the call: %s", client, component_name, method_name, exc.message)
             return error_reply(exc)
+        except BodyTooLarge as exc:
+            return error_reply(exc.as_dirac_error())
         except Exception as exc:  # form parser errors (multipart limits, bad encoding)
             detail = getattr(exc, "detail", None) or str(exc)
             return error_reply(BadRequest(f"cannot read the RPC form: {detail}"))
+        started = time.perf_counter()
+        outcome = "OK"
         try:
             value = await run_in_threadpool(method, caller, *args)
+            if raw_content and isinstance(value, bytes | bytearray):
+                return Response(bytes(value), media_type="application/octet-stream")
+            if raw_content and isinstance(value, Iterator):
+                return StreamingResponse(value, media_type="application/octet-stream")
             return rpc_reply({"OK": True, "Value": value})
         except _PRE_CALL_STATUS_KEEP as exc:
+            outcome = f"ERROR {exc.message}"
             return error_reply(exc)
         except DiracError as exc:
+            outcome = f"ERROR {exc.message}"
             return error_reply(exc, status=200)
         except Exception:
+            outcome = "ERROR internal"
             log.exception("RPC %s.%s failed", component_name, method_name)
             message = f"internal error in {component_name}.{method_name}: see the service log"
             return rpc_reply({"OK": False, "Message": message, "ErrorType": "DiracError"}, 500)
+        finally:
+            # DIRAC's "Returning response" line: who called what, how long, how it ended.
+            log.info(
+                "[%s:%s] %s.%s (%.1f ms) %s",
+                caller.group,
+                caller.username,
+                component_name,
+                method_name,
+                1000 * (time.perf_counter() - started),
+                outcome,
+            )
 
     return rpc_endpoint

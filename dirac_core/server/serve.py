@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import signal
+from pathlib import Path
 
 import uvicorn
 
 from dirac_core.auth.settings import tls_settings
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import component_section
+from dirac_core.security.certs import certificate_info, load_certificate
 from dirac_core.server.app import create_app
 from dirac_core.server.component import Component, ComponentContext
 from dirac_core.server.engines import EngineCache
@@ -40,8 +42,8 @@ def serve(
 ) -> None:
     ctx = build_context(component, config)
     settings = tls_settings(config)
-    ssl_context = server_ssl_context(settings)  # fail fast on unreadable cert/key/CA
-    del ssl_context
+    server_ssl_context(settings)  # fail fast on unreadable cert/key/CA
+    _warn_if_expiring(settings.cert_file)
     app = create_app(component, ctx)
     bind_host = host or ctx.option("Host", "0.0.0.0") or "0.0.0.0"  # noqa: S104 - services listen on all interfaces
     bind_port = port if port is not None else config.get_int(f"{ctx.section}/Port", component.default_port)
@@ -60,7 +62,7 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
-    logging.getLogger("dirac_core").setLevel(log_level.upper())
+    _configure_logging(log_level)
     logging.getLogger("uvicorn.error").info(
         "dirac-core serve: %s at https://%s:%d/%s", component.name, bind_host, bind_port, component.name
     )
@@ -73,3 +75,22 @@ def serve(
         engines = ctx.engine_factory
         if isinstance(engines, EngineCache):
             engines.dispose()
+
+
+def _configure_logging(level: str) -> None:
+    """dirac_core's own records (RPC audit lines, errors) next to uvicorn's, on stderr."""
+    logger = logging.getLogger("dirac_core")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _warn_if_expiring(cert_file: Path, days: int = 30) -> None:
+    info = certificate_info(load_certificate(cert_file))
+    if info.days_left < days:
+        logging.getLogger("dirac_core.server").warning(
+            "host certificate %s expires in %d days: renew it (dirac-core certs host)", cert_file, info.days_left
+        )

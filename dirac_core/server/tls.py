@@ -20,7 +20,7 @@ _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 def server_ssl_context(settings: TLSSettings) -> ssl.SSLContext:
     """TLS >= 1.2, host cert/key, CAs from CAFile and/or CAPath, client certificates optional
-    (token-only clients connect too; a presented certificate must verify)."""
+    (token-only clients connect too; a presented certificate or RFC 3820 proxy must verify)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certfile=str(settings.cert_file), keyfile=str(settings.key_file))
@@ -29,6 +29,8 @@ def server_ssl_context(settings: TLSSettings) -> ssl.SSLContext:
         capath=str(settings.ca_path) if settings.ca_path else None,
     )
     context.verify_mode = ssl.CERT_OPTIONAL
+    # Grid clients (users, pilots) present RFC 3820 proxies signed by their certificate.
+    context.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
     return context
 
 

@@ -20,7 +20,7 @@ import jwt
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from dirac_core.auth.authenticator import peer_dn_from_scope
+from dirac_core.auth.authenticator import peer_dns_from_scope
 from dirac_core.auth.idp import DEVICE_GRANT, IdPClient, PendingAuthorization, idp_settings
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import AUTHORIZATION, token_settings
@@ -119,12 +119,12 @@ def build_router(ctx: ComponentContext) -> APIRouter:
             if grant_type == DEVICE_GRANT:
                 return _device_token(service, device_code)
             if grant_type == "client_credentials":
-                dn = peer_dn_from_scope(request.scope)
-                if dn is None:
+                dns = peer_dns_from_scope(request.scope)
+                if not dns:
                     return oauth_error(
                         "invalid_client", "client_credentials needs a client certificate: connect with --cert", 401
                     )
-                caller = service.registry.caller_for_dn(dn, requested_group(scope))
+                caller = service.registry.caller_for_dn(dns, requested_group(scope))
                 body = service.token_response(service.issuer.issue_for(caller), caller.group, caller.username)
                 return JSONResponse(body)
         except DiracError as exc:

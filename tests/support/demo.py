@@ -122,6 +122,11 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
         time.sleep(seconds)
         return value
 
+    def streamToClient(_caller: Caller, size: int) -> Any:
+        if size < 0:
+            raise NotFound(f"no blob of size {size}")
+        return (b"z" * min(65536, size - start) for start in range(0, size, 65536))
+
     def fail(_caller: Caller) -> None:
         raise RuntimeError("boom")
 
@@ -133,6 +138,7 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
         "getJobsStatus": getJobsStatus,
         "echoTypes": echoTypes,
         "slowEcho": slowEcho,
+        "streamToClient": streamToClient,
         "fail": fail,
     }
 

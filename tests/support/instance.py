@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import URL
 
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import token_settings
@@ -209,7 +210,7 @@ def running_instance(
     tmp_path: Path,
     components: Sequence[str],
     *,
-    db_urls: Mapping[tuple[str, str], str] | None = None,
+    db_urls: Mapping[tuple[str, str], str | URL] | None = None,
     extra_cfg: Mapping[str, Any] | None = None,
     with_test_idp: bool = False,
     idp_only_users: Mapping[str, str] | None = None,
