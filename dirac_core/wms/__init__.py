@@ -1,0 +1,1 @@
+"""Workload Management logic: JDL, job state machine, JobManager, JobMonitoring, JobStateUpdate, Matcher, SandboxStore."""
