@@ -121,11 +121,12 @@ class _Parser:
             value = self.value(name)
             attributes[name] = value
             lowered[name.lower()] = name
+            value_end = self.pos
             self.skip()
             if self.peek() == ";":
                 self.pos += 1
             elif self.peek() not in {"]", ""}:
-                raise self.error(f"missing ';' after the value of {name}")
+                raise self.error(f"missing ';' after the value of {name}", value_end)
         return attributes
 
     def value(self, name: str) -> Value:
