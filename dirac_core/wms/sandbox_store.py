@@ -87,7 +87,11 @@ class SandboxStore:
         self.check_declared_size(size)
         if job_id is not None:
             caller.require(Properties.GENERIC_PILOT, Properties.JOB_ADMINISTRATOR)
-            job = load_authorized(self.jobdb, caller, [job_id], ["Status"], write=True)[job_id]
+            # Pilots upload for the job they run, whoever owns it; the sandbox belongs to the job owner.
+            found = self.jobdb.get_attributes([job_id], ["Status", "Owner", "OwnerGroup", "VO"])
+            if job_id not in found:
+                raise NotFound(f"no job {job_id}: check the JobID")
+            job = found[job_id]
             if job["Status"] in {states.DELETED, states.KILLED}:
                 raise Conflict(f"job {job_id} is {job['Status']}: its sandboxes can no longer change")
             owner, group, vo = str(job["Owner"]), str(job["OwnerGroup"]), str(job["VO"])

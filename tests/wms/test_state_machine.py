@@ -44,30 +44,32 @@ def test_stalled_job_revived_by_heartbeat(wms: WMS) -> None:
     assert wms.monitoring.get_job_attributes(ALICE, job_id, ["HeartBeatTime"])["HeartBeatTime"] is not None
 
 
-@pytest.mark.parametrize(
-    ("path", "illegal"),
-    [
-        ((), "Running"),  # Waiting -> Running skips Matched
-        ((), "Done"),
-        (("Running",), "Waiting"),
-        (("Running", "Done"), "Running"),
-        (("Running", "Failed"), "Done"),
-        (("Running", "Completed"), "Running"),
-    ],
-)
-def test_illegal_transitions_conflict_and_change_nothing(wms: WMS, path: tuple[str, ...], illegal: str) -> None:
-    [job_id] = wms.manager.submit(ALICE, SIMPLE_JDL)
-    if path:
-        wms.matcher.request_job(PILOT, {"CPUTime": 86400})
-    for status in path:
-        wms.state.set_status(PILOT, job_id, status)
-    before = wms.monitoring.get_job_attributes(ALICE, job_id)
-    history = wms.monitoring.get_job_logging_info(ALICE, job_id)
-    with pytest.raises(Conflict) as err:
-        wms.state.set_status(PILOT, job_id, illegal, "should not happen")
-    assert f"from {before['Status']} to {illegal}" in str(err.value)
-    assert wms.monitoring.get_job_attributes(ALICE, job_id) == before
-    assert wms.monitoring.get_job_logging_info(ALICE, job_id) == history
+ILLEGAL = [
+    ((), "Running"),  # Waiting -> Running skips Matched
+    ((), "Done"),
+    (("Running",), "Waiting"),
+    (("Running", "Done"), "Running"),
+    (("Running", "Failed"), "Done"),
+    (("Running", "Completed"), "Running"),
+]
+
+
+def test_illegal_transitions_conflict_and_change_nothing(wms: WMS) -> None:
+    for path, illegal in ILLEGAL:
+        [job_id] = wms.manager.submit(ALICE, SIMPLE_JDL)
+        if path:
+            assert wms.matcher.request_job(PILOT, {"CPUTime": 86400})["JobID"] == job_id  # type: ignore[index]
+        for status in path:
+            wms.state.set_status(PILOT, job_id, status)
+        before = wms.monitoring.get_job_attributes(ALICE, job_id)
+        history = wms.monitoring.get_job_logging_info(ALICE, job_id)
+        with pytest.raises(Conflict) as err:
+            wms.state.set_status(PILOT, job_id, illegal, "should not happen")
+        assert f"from {before['Status']} to {illegal}" in str(err.value)
+        assert wms.monitoring.get_job_attributes(ALICE, job_id) == before
+        assert wms.monitoring.get_job_logging_info(ALICE, job_id) == history
+        if not path:
+            wms.manager.kill(ALICE, job_id)  # out of the queue for the next case
 
 
 def test_table_matches_dirac_edges() -> None:
