@@ -114,9 +114,10 @@ def _run_to_head(conn: Connection, spec: DatabaseSpec, script: ScriptDirectory, 
     return applied
 
 
-def upgrade(spec: DatabaseSpec, engine: Engine) -> SchemaAction:
+def upgrade(spec: DatabaseSpec, engine: Engine, to: str | None = None) -> SchemaAction:
+    """Run pending revisions up to `to` (default: head)."""
     script = _script(spec)
-    head = _head(script)
+    head = to or _head(script)
     with _connect(engine, spec) as conn:
         if _context(conn, spec, script).get_current_revision() is None:
             raise ConfigError(f"{spec.name} has no schema version yet: run `dirac-core db init {spec.name}` first")
@@ -125,9 +126,10 @@ def upgrade(spec: DatabaseSpec, engine: Engine) -> SchemaAction:
     return SchemaAction(spec.name, "upgraded" if applied else "up to date", applied, head)
 
 
-def init(spec: DatabaseSpec, engine: Engine) -> SchemaAction:
+def init(spec: DatabaseSpec, engine: Engine, to: str | None = None) -> SchemaAction:
+    """Bring a DB to `to` (default: head) without dropping anything; see the module docstring."""
     script = _script(spec)
-    head = _head(script)
+    head = to or _head(script)
     metadata = spec.load_metadata()
     with _connect(engine, spec) as conn:
         ctx = _context(conn, spec, script)
@@ -138,6 +140,10 @@ def init(spec: DatabaseSpec, engine: Engine) -> SchemaAction:
         existing = set(inspect(conn).get_table_names())
         ours = {table.name for table in metadata.sorted_tables}
         if not existing & ours:
+            if to is not None:  # an older release: only the revisions know its layout
+                applied = _run_to_head(conn, spec, script, head)
+                conn.commit()
+                return SchemaAction(spec.name, "created", applied, head)
             metadata.create_all(conn)
             ctx.stamp(script, head)
             conn.commit()
