@@ -8,7 +8,10 @@ from dirac_core.server.component import Component
 
 def all_components() -> dict[str, Component]:
     # Imported lazily so `dirac-core --help` stays fast and a broken subsystem names itself.
+    from dirac_core.services import workload_management
+
     components: list[Component] = []
+    components += workload_management.components()
     return {component.name: component for component in components}
 
 
