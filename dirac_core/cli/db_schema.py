@@ -19,10 +19,7 @@ from dirac_core.errors import ConfigError
 
 def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[DatabaseSpec, str]]:
     """(spec, CS section) of the named DBs, or of every registered DB configured in the CS."""
-    if names:
-        chosen = [get_database(name) for name in names]
-    else:
-        chosen = list(all_databases().values())
+    chosen = [get_database(name) for name in names] if names else list(all_databases().values())
     out: list[tuple[DatabaseSpec, str]] = []
     for spec in chosen:
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, MetaData
+from typing import Any
+
+from sqlalchemy import CursorResult, Engine, MetaData
 
 
 class BaseDB:
@@ -20,3 +22,11 @@ class BaseDB:
     def create_tables(self) -> None:
         """Create the head schema (tests and `dirac-core up`); production uses `dirac-core db init`."""
         self.metadata.create_all(self.engine)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The autoincrement id of a single-row INSERT."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - only for executemany, never used with this helper
+        raise RuntimeError("INSERT returned no primary key")
+    return int(key[0])

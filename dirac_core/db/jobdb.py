@@ -230,7 +230,9 @@ class JobDB(BaseDB):
                 return
             seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'JobJDLs'")).scalar()
             if seq is None:
-                conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES ('JobJDLs', :seq)"), {"seq": floor - 1})
+                conn.execute(
+                    text("INSERT INTO sqlite_sequence (name, seq) VALUES ('JobJDLs', :seq)"), {"seq": floor - 1}
+                )
             elif int(seq) < floor - 1:
                 conn.execute(text("UPDATE sqlite_sequence SET seq = :seq WHERE name = 'JobJDLs'"), {"seq": floor - 1})
 
@@ -272,7 +274,9 @@ class JobDB(BaseDB):
         return job_ids
 
     # ---------------------------------------------------------------- reads
-    def get_attributes(self, job_ids: Sequence[int], names: Sequence[str] = JOB_ATTRIBUTES) -> dict[int, dict[str, Any]]:
+    def get_attributes(
+        self, job_ids: Sequence[int], names: Sequence[str] = JOB_ATTRIBUTES
+    ) -> dict[int, dict[str, Any]]:
         names = check_attributes(names)
         columns = [Jobs.c.JobID, *(Jobs.c[name] for name in names if name != "JobID")]
         out: dict[int, dict[str, Any]] = {}

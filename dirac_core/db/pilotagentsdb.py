@@ -19,7 +19,7 @@ from sqlalchemy import (
     update,
 )
 
-from dirac_core.db.base import BaseDB
+from dirac_core.db.base import BaseDB, inserted_id
 from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, uint, utcnow
 
 metadata = MetaData()
@@ -75,27 +75,27 @@ PilotOutput = Table(
 class PilotAgentsDB(BaseDB):
     metadata = metadata
 
-    def record_match(
-        self, pilot_reference: str, job_id: int, tq_id: int, site: str, vo: str, grid_ce: str = ""
-    ) -> int:
-        """Note that `pilot_reference` took `job_id`; registers the pilot if the SiteDirector did not. Returns PilotID."""
+    def record_match(self, pilot_reference: str, job_id: int, tq_id: int, site: str, vo: str, grid_ce: str = "") -> int:
+        """Record that `pilot_reference` took `job_id` (registering the pilot if needed); returns its PilotID."""
         now = utcnow()
         with self.engine.begin() as conn:
             pilot_id = conn.execute(
                 select(PilotAgents.c.PilotID).where(PilotAgents.c.PilotJobReference == pilot_reference)
             ).scalar()
             if pilot_id is None:
-                pilot_id = conn.execute(
-                    insert(PilotAgents).values(
-                        PilotJobReference=pilot_reference[:255],
-                        DestinationSite=grid_ce[:128] or "NotAssigned",
-                        GridSite=site[:128] or "Unknown",
-                        VO=vo[:128] or "Unknown",
-                        GridType="DIRAC",
-                        SubmissionTime=now,
-                        Status="Running",
+                pilot_id = inserted_id(
+                    conn.execute(
+                        insert(PilotAgents).values(
+                            PilotJobReference=pilot_reference[:255],
+                            DestinationSite=grid_ce[:128] or "NotAssigned",
+                            GridSite=site[:128] or "Unknown",
+                            VO=vo[:128] or "Unknown",
+                            GridType="DIRAC",
+                            SubmissionTime=now,
+                            Status="Running",
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
             conn.execute(
                 update(PilotAgents)
                 .where(PilotAgents.c.PilotID == pilot_id)

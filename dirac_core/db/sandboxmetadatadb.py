@@ -24,12 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dirac_core.db.base import BaseDB
+from dirac_core.db.base import BaseDB, inserted_id
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, uint, utcnow
 
 metadata = MetaData()
 
-sb_Owners = Table(
+sb_Owners = Table(  # noqa: N816 - DIRAC table name
     "sb_Owners",
     metadata,
     Column("OwnerId", uint(), primary_key=True, autoincrement=True),
@@ -40,7 +40,7 @@ sb_Owners = Table(
     **MYSQL_TABLE_ARGS,
 )
 
-sb_SandBoxes = Table(
+sb_SandBoxes = Table(  # noqa: N816 - DIRAC table name
     "sb_SandBoxes",
     metadata,
     Column("SBId", uint(), primary_key=True, autoincrement=True),
@@ -56,7 +56,7 @@ sb_SandBoxes = Table(
     **MYSQL_TABLE_ARGS,
 )
 
-sb_EntityMapping = Table(
+sb_EntityMapping = Table(  # noqa: N816 - DIRAC table name
     "sb_EntityMapping",
     metadata,
     Column("SBId", uint(), nullable=False),
@@ -78,15 +78,13 @@ class SandboxMetadataDB(BaseDB):
     metadata = metadata
 
     def _owner_id(self, conn: Connection, owner: str, group: str, vo: str) -> int:
-        where = and_(sb_Owners.c.Owner == owner, sb_Owners.c.OwnerGroup == group, sb_Owners.c.VO == vo)
+        where = and_(sb_Owners.c.Owner == owner, sb_Owners.c.OwnerGroup == group, sb_Owners.c["VO"] == vo)
         found = conn.execute(select(sb_Owners.c.OwnerId).where(where)).scalar()
         if found is not None:
             return int(found)
         try:
             with conn.begin_nested():
-                return int(
-                    conn.execute(insert(sb_Owners).values(Owner=owner, OwnerGroup=group, VO=vo)).inserted_primary_key[0]
-                )
+                return int(inserted_id(conn.execute(insert(sb_Owners).values(Owner=owner, OwnerGroup=group, VO=vo))))
         except IntegrityError:  # registered concurrently
             return int(conn.execute(select(sb_Owners.c.OwnerId).where(where)).scalar_one())
 
@@ -96,29 +94,33 @@ class SandboxMetadataDB(BaseDB):
         with self.engine.begin() as conn:
             owner_id = self._owner_id(conn, owner, group, vo)
             existing = conn.execute(
-                select(sb_SandBoxes.c.SBId).where(and_(sb_SandBoxes.c.SEName == se_name, sb_SandBoxes.c.SEPFN == pfn))
+                select(sb_SandBoxes.c.SBId).where(
+                    and_(sb_SandBoxes.c.SEName == se_name, sb_SandBoxes.c["SEPFN"] == pfn)
+                )
             ).scalar()
             if existing is not None:
                 conn.execute(update(sb_SandBoxes).where(sb_SandBoxes.c.SBId == existing).values(LastAccessTime=now))
                 return int(existing), False
-            sb_id = conn.execute(
-                insert(sb_SandBoxes).values(
-                    OwnerId=owner_id,
-                    SEName=se_name,
-                    SEPFN=pfn,
-                    Bytes=size,
-                    RegistrationTime=now,
-                    LastAccessTime=now,
-                    Assigned=False,
+            sb_id = inserted_id(
+                conn.execute(
+                    insert(sb_SandBoxes).values(
+                        OwnerId=owner_id,
+                        SEName=se_name,
+                        SEPFN=pfn,
+                        Bytes=size,
+                        RegistrationTime=now,
+                        LastAccessTime=now,
+                        Assigned=False,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             return int(sb_id), True
 
     def get_sandbox(self, se_name: str, pfn: str) -> dict[str, Any] | None:
         stmt = (
             select(sb_SandBoxes, sb_Owners.c.Owner, sb_Owners.c.OwnerGroup, sb_Owners.c.VO)
             .join(sb_Owners, sb_Owners.c.OwnerId == sb_SandBoxes.c.OwnerId)
-            .where(and_(sb_SandBoxes.c.SEName == se_name, sb_SandBoxes.c.SEPFN == pfn))
+            .where(and_(sb_SandBoxes.c.SEName == se_name, sb_SandBoxes.c["SEPFN"] == pfn))
         )
         with self.engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()

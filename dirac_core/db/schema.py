@@ -11,7 +11,6 @@ Each revision module carries ``release = "1.0"`` (the product's schema release i
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,5 +185,3 @@ def missing_objects(conn: Connection, metadata: Any) -> list[str]:
         indexes = {index["name"] for index in inspector.get_indexes(table.name)}
         missing += [f"index {table.name}.{index.name}" for index in table.indexes if index.name not in indexes]
     return missing
-
-

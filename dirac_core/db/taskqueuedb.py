@@ -33,12 +33,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from dirac_core.db.base import BaseDB
+from dirac_core.db.base import BaseDB, inserted_id
 from dirac_core.db.types import MYSQL_TABLE_ARGS, ubigint, uint
 
 metadata = MetaData()
 
-tq_TaskQueues = Table(
+tq_TaskQueues = Table(  # noqa: N816 - DIRAC table name
     "tq_TaskQueues",
     metadata,
     Column("TQId", uint(), primary_key=True, autoincrement=True),
@@ -52,7 +52,7 @@ tq_TaskQueues = Table(
     **MYSQL_TABLE_ARGS,
 )
 
-tq_Jobs = Table(
+tq_Jobs = Table(  # noqa: N816 - DIRAC table name
     "tq_Jobs",
     metadata,
     Column("TQId", uint(), ForeignKey("tq_TaskQueues.TQId", ondelete="CASCADE"), nullable=False),
@@ -186,7 +186,7 @@ class TaskQueueDB(BaseDB):
                     and_(
                         tq_TaskQueues.c.Owner == definition.owner,
                         tq_TaskQueues.c.OwnerGroup == definition.owner_group,
-                        tq_TaskQueues.c.VO == definition.vo,
+                        tq_TaskQueues.c["VO"] == definition.vo,
                         tq_TaskQueues.c.CPUTime == cpu,
                     )
                 )
@@ -195,25 +195,25 @@ class TaskQueueDB(BaseDB):
         if candidates:
             values: dict[int, dict[str, set[str]]] = {tq: defaultdict(set) for tq in candidates}
             for name, table in MULTI_TABLES.items():
-                for tq, value in conn.execute(
-                    select(table.c.TQId, table.c.Value).where(table.c.TQId.in_(candidates))
-                ):
+                for tq, value in conn.execute(select(table.c.TQId, table.c.Value).where(table.c.TQId.in_(candidates))):
                     values[int(tq)][name].add(str(value))
             wanted = definition.multi_values()
             for tq in candidates:
                 if all(values[tq].get(name, set()) == set(wanted[name]) for name in MULTI_VALUE_FIELDS):
                     return tq
         tq_id = int(
-            conn.execute(
-                insert(tq_TaskQueues).values(
-                    Owner=definition.owner,
-                    OwnerGroup=definition.owner_group,
-                    VO=definition.vo,
-                    CPUTime=cpu,
-                    Priority=1.0,
-                    Enabled=True,
+            inserted_id(
+                conn.execute(
+                    insert(tq_TaskQueues).values(
+                        Owner=definition.owner,
+                        OwnerGroup=definition.owner_group,
+                        VO=definition.vo,
+                        CPUTime=cpu,
+                        Priority=1.0,
+                        Enabled=True,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
         )
         for name, values_set in definition.multi_values().items():
             if values_set:
@@ -233,9 +233,7 @@ class TaskQueueDB(BaseDB):
             empty = [
                 int(row[0])
                 for row in conn.execute(
-                    select(tq_TaskQueues.c.TQId).where(
-                        not_(exists().where(tq_Jobs.c.TQId == tq_TaskQueues.c.TQId))
-                    )
+                    select(tq_TaskQueues.c.TQId).where(not_(exists().where(tq_Jobs.c.TQId == tq_TaskQueues.c.TQId)))
                 )
             ]
             if not empty:

@@ -141,7 +141,9 @@ def job_state_update_rpc(state: JobStateUpdate) -> dict[str, RpcMethod]:
         return state.set_status(caller, _job_id(job_id), status, minor, "", source)
 
     def set_parameters(caller: Caller, job_id: Any, parameters: Sequence[Sequence[str]] | Mapping[str, str]) -> None:
-        pairs = list(parameters.items()) if isinstance(parameters, Mapping) else [(str(n), str(v)) for n, v in parameters]
+        pairs = (
+            list(parameters.items()) if isinstance(parameters, Mapping) else [(str(n), str(v)) for n, v in parameters]
+        )
         state.set_parameters(caller, _job_id(job_id), pairs)
 
     return {

@@ -1,1 +1,1 @@
-"""Workload Management logic: JDL, job state machine, JobManager, JobMonitoring, JobStateUpdate, Matcher, SandboxStore."""
+"""Workload Management logic: JDL, job states, JobManager, JobMonitoring, JobStateUpdate, Matcher, SandboxStore."""

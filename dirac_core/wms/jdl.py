@@ -181,7 +181,7 @@ class _Parser:
                 break
             out.append(char)
             self.pos += 1
-        raise self.error('unterminated string: close it with \'"\' on the same line', start)
+        raise self.error("unterminated string: close it with '\"' on the same line", start)
 
     def list_value(self, name: str) -> list[Scalar]:
         open_pos = self.pos
@@ -267,7 +267,7 @@ class JDL:
     @classmethod
     def parse(cls, text: str) -> JDL:
         if not text.strip():
-            raise JDLError("JDL line 1, column 1: empty job description: give at least Executable = \"...\";")
+            raise JDLError('JDL line 1, column 1: empty job description: give at least Executable = "...";')
         return cls(_Parser(text).parse())
 
     # -------------------------------------------------------------- access
@@ -374,7 +374,9 @@ class JDL:
                 if isinstance(number, bool) or not isinstance(number, (int, float)):
                     raise JDLError(f"JDL attribute {key} = {format_value(number)} must be a number")
             start, step, factor = (numbers["ParameterStart"], numbers["ParameterStep"], numbers["ParameterFactor"])
-            assert isinstance(start, (int, float)) and isinstance(step, (int, float)) and isinstance(factor, (int, float))
+            assert (
+                isinstance(start, (int, float)) and isinstance(step, (int, float)) and isinstance(factor, (int, float))
+            )
             as_float = any(isinstance(n, float) for n in (start, step, factor))
             current: float = float(start) if as_float else start
             values: list[Scalar] = []

@@ -75,7 +75,11 @@ class JobManager:
         self.loggingdb.add_records([LoggingRecord(i, states.RECEIVED, "Job accepted", source=SOURCE) for i in job_ids])
         if self.sandboxdb is not None and sandbox_ids:
             self.sandboxdb.assign(
-                [(sb_id, job_entity(job_id), "Input") for job_id, ids in zip(job_ids, sandbox_ids, strict=True) for sb_id in ids]
+                [
+                    (sb_id, job_entity(job_id), "Input")
+                    for job_id, ids in zip(job_ids, sandbox_ids, strict=True)
+                    for sb_id in ids
+                ]
             )
         schedule(
             self.jobdb,
@@ -196,7 +200,11 @@ class JobManager:
             self.loggingdb,
             self.tqdb,
             [
-                (job_id, descriptions[job_id], Owner(found[job_id]["Owner"], found[job_id]["OwnerGroup"], found[job_id]["VO"]))
+                (
+                    job_id,
+                    descriptions[job_id],
+                    Owner(found[job_id]["Owner"], found[job_id]["OwnerGroup"], found[job_id]["VO"]),
+                )
                 for job_id in ids
             ],
             SOURCE,

@@ -110,9 +110,7 @@ class JobStateUpdate:
             job_id, dynamic_data, revive_from=states.STALLED if current["Status"] == states.STALLED else None
         )
         if revived:
-            self.loggingdb.add_records(
-                [LoggingRecord(job_id, states.RUNNING, "Job Resumed", source="Heartbeat")]
-            )
+            self.loggingdb.add_records([LoggingRecord(job_id, states.RUNNING, "Job Resumed", source="Heartbeat")])
         if static_data:
             self.jobdb.set_parameters([(job_id, str(k), str(v)) for k, v in static_data.items()])
         return self.jobdb.pop_pending_commands(job_id)

@@ -128,7 +128,7 @@ class SandboxStore:
             pfn = f"/{vo}/{group}/{owner}/{checksum}.tar"
             final = self.base_dir / pfn.lstrip("/")
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            tmp.replace(final)
         finally:
             tmp.unlink(missing_ok=True)
         sb_id, new = self.sandboxdb.register_sandbox(owner, group, vo, self.se_name, pfn, written)
@@ -163,4 +163,6 @@ class SandboxStore:
             raise BadRequest(f"sandbox type {sb_type!r}: use Input or Output")
         if not caller.is_pilot:
             load_authorized(self.jobdb, caller, [job_id], [], write=False)
-        return [f"SB:{row['SEName']}|{row['SEPFN']}" for row in self.sandboxdb.sandboxes_of(job_entity(job_id), sb_type)]
+        return [
+            f"SB:{row['SEName']}|{row['SEPFN']}" for row in self.sandboxdb.sandboxes_of(job_entity(job_id), sb_type)
+        ]

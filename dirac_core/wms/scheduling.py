@@ -14,7 +14,7 @@ from dirac_core.db.jobdb import JobDB, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
 from dirac_core.db.taskqueuedb import QueuedJob, TaskQueueDB, TaskQueueDefinition
 from dirac_core.wms import states
-from dirac_core.wms.jdl import JDL, JDLError
+from dirac_core.wms.jdl import JDL, JDLError, Scalar
 
 DEFAULT_CPU_TIME = 86400  # DIRAC's Job API default
 MAX_CPU_TIME = 10**9
@@ -129,7 +129,8 @@ def requirements_text(jdl: JDL, owner: Owner) -> str:
         ("JobTypes", definition.job_types),
     ):
         if values:
-            req.set(name, sorted(values))
+            items: list[Scalar] = [*sorted(values)]
+            req.set(name, items)
     return req.to_text()
 
 

@@ -19,7 +19,7 @@ def write_cfg(path: Path, urls: dict[str, URL], min_job_id: int) -> None:
         f"""        {name}
         {{
           URL = {url.render_as_string(hide_password=False)}
-          {"MinJobID = %d" % min_job_id if name == "JobDB" else ""}
+          {f"MinJobID = {min_job_id}" if name == "JobDB" else ""}
         }}"""
         for name, url in urls.items()
     )

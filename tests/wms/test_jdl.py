@@ -83,7 +83,11 @@ def test_parametric_limit_and_inconsistent_lengths() -> None:
 @pytest.mark.parametrize(
     ("text", "where", "what"),
     [
-        ('[\n  Executable = "a"\n  Arguments = "b";\n]', "line 2, column 19", "missing ';' after the value of Executable"),
+        (
+            '[\n  Executable = "a"\n  Arguments = "b";\n]',
+            "line 2, column 19",
+            "missing ';' after the value of Executable",
+        ),
         ('[\n  Executable = "a;\n]', "line 2, column 16", "unterminated string"),
         ("[\n  Executable = ;\n]", "line 2, column 16", "missing value for Executable"),
         ('[\n  InputSandbox = {"a", ;\n]', "line 2, column 18", "list of InputSandbox is not closed"),

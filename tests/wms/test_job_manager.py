@@ -14,7 +14,12 @@ from .conftest import ADMIN, ALICE, BOB, PILOT, SIMPLE_JDL, WMS
 def test_submit_single_job_reaches_waiting_with_history(wms: WMS) -> None:
     [job_id] = wms.manager.submit(ALICE, SIMPLE_JDL)
     attrs = wms.monitoring.get_job_attributes(ALICE, job_id)
-    assert (attrs["Status"], attrs["Owner"], attrs["OwnerGroup"], attrs["VO"]) == ("Waiting", "alice", "egi_user", "egi")
+    assert (attrs["Status"], attrs["Owner"], attrs["OwnerGroup"], attrs["VO"]) == (
+        "Waiting",
+        "alice",
+        "egi_user",
+        "egi",
+    )
     assert attrs["JobName"] == "hello" and attrs["Site"] == "ANY"
     history = [step["Status"] for step in wms.monitoring.get_job_logging_info(ALICE, job_id)]
     assert history == ["Received", "Checking", "Waiting"]

@@ -63,7 +63,11 @@ def test_pilot_recorded_and_only_pilots_match(wms: WMS) -> None:
     match = wms.matcher.request_job(PILOT, {"CPUTime": 86400, "Site": "EGI.A.fr", "PilotReference": "https://ce/1"})
     assert match is not None and match["JobID"] == job_id and "Executable" in match["JDL"]
     [pilot] = wms.pilotdb.pilots_for_job(job_id)
-    assert (pilot["PilotJobReference"], pilot["CurrentJobID"], pilot["InitialJobID"]) == ("https://ce/1", job_id, job_id)
+    assert (pilot["PilotJobReference"], pilot["CurrentJobID"], pilot["InitialJobID"]) == (
+        "https://ce/1",
+        job_id,
+        job_id,
+    )
     assert wms.pilotdb.jobs_for_pilot("https://ce/1") == [job_id]
     with pytest.raises(NotFound, match="No match found"):
         wms.matcher.request_job_or_fail(PILOT, {"CPUTime": 86400})

@@ -53,11 +53,17 @@ def fill_release_1_0(engine: Engine) -> None:
             [{"i": i, "v": f"wn{i}"} for i in range(1, N_JOBS + 1)],
         )
         conn.execute(
-            text("INSERT INTO HeartBeatLoggingInfo (JobID, Name, Value, HeartBeatTime) VALUES (:i, 'CPUConsumed', '1', :t)"),
+            text(
+                "INSERT INTO HeartBeatLoggingInfo (JobID, Name, Value, HeartBeatTime) "
+                "VALUES (:i, 'CPUConsumed', '1', :t)"
+            ),
             [{"i": i, "t": now} for i in range(1, N_JOBS + 1)],
         )
         conn.execute(
-            text("INSERT INTO JobCommands (JobID, Command, Arguments, Status, ReceptionTime) VALUES (:i, 'Kill', '', 'Received', :t)"),
+            text(
+                "INSERT INTO JobCommands (JobID, Command, Arguments, Status, ReceptionTime) "
+                "VALUES (:i, 'Kill', '', 'Received', :t)"
+            ),
             [{"i": i, "t": now} for i in range(1, N_JOBS + 1, 10)],
         )
 

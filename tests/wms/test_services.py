@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from dirac_core.auth.caller import Caller
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import database_section
 from dirac_core.db import schema
@@ -39,8 +38,10 @@ def config_text(tmp_path: Path) -> str:
         section(n, f"URL = sqlite:///{tmp_path / (n + '.sqlite')}" + ("\nMinJobID = 1000" if n == "JobDB" else ""))
         for n in WMS_DBS
     )
-    services = section("JobManager", "MaxParametricJobs = 5") + "\n" + section(
-        "SandboxStore", f"BasePath = {tmp_path / 'sb'}\nMaxSandboxSizeMiB = 1"
+    services = (
+        section("JobManager", "MaxParametricJobs = 5")
+        + "\n"
+        + section("SandboxStore", f"BasePath = {tmp_path / 'sb'}\nMaxSandboxSizeMiB = 1")
     )
     return "\n".join(
         [
@@ -48,7 +49,10 @@ def config_text(tmp_path: Path) -> str:
             section("Operations", section("Defaults", section("JobScheduling", "MaxRescheduling = 1"))),
             section(
                 "Systems",
-                section("WorkloadManagement", section("Test", section("Databases", dbs) + "\n" + section("Services", services))),
+                section(
+                    "WorkloadManagement",
+                    section("Test", section("Databases", dbs) + "\n" + section("Services", services)),
+                ),
             ),
         ]
     )
@@ -61,14 +65,18 @@ def contexts(tmp_path: Path) -> Iterator[dict[str, ComponentContext]]:
 
     def engine_factory(system: str, db_name: str) -> Engine:
         if (system, db_name) not in engines:
-            engines[(system, db_name)] = make_engine(url_from_section(config, database_section(config, system, db_name)))
+            engines[(system, db_name)] = make_engine(
+                url_from_section(config, database_section(config, system, db_name))
+            )
         return engines[(system, db_name)]
 
     for name in WMS_DBS:
         schema.init(get_database(name), engine_factory("WorkloadManagement", name))
     try:
         yield {
-            name: ComponentContext(config, name, f"/Systems/WorkloadManagement/Test/Services/{name.split('/')[1]}", engine_factory)
+            name: ComponentContext(
+                config, name, f"/Systems/WorkloadManagement/Test/Services/{name.split('/')[1]}", engine_factory
+            )
             for name in all_components()
         }
     finally:
@@ -142,11 +150,20 @@ def test_rest_job_lifecycle(client: TestClient) -> None:
     assert running.status_code == 200
     illegal = client.put(f"{JSU}/jobs/{job_id}/status", json={"status": "Waiting"}, headers=as_("pilot"))
     assert illegal.status_code == 409 and "from Running to Waiting" in illegal.json()["detail"]
-    assert client.put(f"{JSU}/jobs/{job_id}/parameters", json={"parameters": {"HostName": "wn1"}}, headers=as_("pilot")).status_code == 200
+    assert (
+        client.put(
+            f"{JSU}/jobs/{job_id}/parameters", json={"parameters": {"HostName": "wn1"}}, headers=as_("pilot")
+        ).status_code
+        == 200
+    )
 
     assert client.post(f"{JM}/jobs/kill", json={"job_ids": [job_id]}, headers=as_("bob")).status_code == 403
-    assert client.post(f"{JM}/jobs/kill", json={"job_ids": [job_id]}, headers=as_("alice")).json() == {"job_ids": [job_id]}
-    beat = client.post(f"{JSU}/jobs/{job_id}/heartbeat", json={"dynamic_data": {"CPUConsumed": 3}}, headers=as_("pilot"))
+    assert client.post(f"{JM}/jobs/kill", json={"job_ids": [job_id]}, headers=as_("alice")).json() == {
+        "job_ids": [job_id]
+    }
+    beat = client.post(
+        f"{JSU}/jobs/{job_id}/heartbeat", json={"dynamic_data": {"CPUConsumed": 3}}, headers=as_("pilot")
+    )
     assert beat.json() == {"commands": {"Kill": ""}}
 
     history = client.get(f"{MON}/jobs/{job_id}/logging", headers=as_("alice")).json()

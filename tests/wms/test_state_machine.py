@@ -19,7 +19,11 @@ def _matched_job(wms: WMS) -> int:
 
 def test_happy_path_to_done_with_times_and_history(wms: WMS) -> None:
     job_id = _matched_job(wms)
-    for status, minor in (("Running", "Application"), ("Completed", "Uploading output"), ("Done", "Execution Complete")):
+    for status, minor in (
+        ("Running", "Application"),
+        ("Completed", "Uploading output"),
+        ("Done", "Execution Complete"),
+    ):
         wms.state.set_status(PILOT, job_id, status, minor, source="JobWrapper")
     wms.state.set_status(PILOT, job_id, minor_status="Output uploaded")  # minor-only update keeps Done
     attrs = wms.monitoring.get_job_attributes(ALICE, job_id)
@@ -27,7 +31,14 @@ def test_happy_path_to_done_with_times_and_history(wms: WMS) -> None:
     assert attrs["StartExecTime"] is not None and attrs["EndExecTime"] is not None
     history = wms.monitoring.get_job_logging_info(ALICE, job_id)
     assert [h["Status"] for h in history] == [
-        "Received", "Checking", "Waiting", "Matched", "Running", "Completed", "Done", "Done"
+        "Received",
+        "Checking",
+        "Waiting",
+        "Matched",
+        "Running",
+        "Completed",
+        "Done",
+        "Done",
     ]
     assert history[-1]["MinorStatus"] == "Output uploaded" and history[-1]["Source"] == "Unknown"
     assert history[4]["Source"] == "JobWrapper"
