@@ -45,16 +45,20 @@ def _sort_list(sort_list: Sequence[Sequence[str]] | None) -> list[tuple[str, str
         raise BadRequest("sortList must be [[attribute, 'ASC'|'DESC'], ...]") from None
 
 
+def _parse_date(raw: Any, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise BadRequest(f"{name} = {raw!r}: use YYYY-MM-DD[ HH:MM:SS] (UTC)") from None
+
+
 def _select(select_dict: Mapping[str, Any] | None) -> tuple[dict[str, Any], datetime | None, datetime | None]:
     """DIRAC's selectDict: attribute -> value(s), plus FromDate/ToDate on LastUpdateTime."""
     conditions = dict(select_dict or {})
     dates: list[datetime | None] = []
     for key in ("FromDate", "ToDate"):
         raw = conditions.pop(key, None)
-        try:
-            dates.append(datetime.fromisoformat(str(raw)) if raw else None)
-        except ValueError:
-            raise BadRequest(f"{key} = {raw!r}: use YYYY-MM-DD[ HH:MM:SS]") from None
+        dates.append(_parse_date(raw, key) if raw else None)
     return conditions, dates[0], dates[1]
 
 
@@ -136,9 +140,10 @@ def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
 
 def job_state_update_rpc(state: JobStateUpdate) -> dict[str, RpcMethod]:
     def set_job_status(
-        caller: Caller, job_id: Any, status: str = "", minor: str = "", source: str = "Unknown", _date: Any = None
+        caller: Caller, job_id: Any, status: str = "", minor: str = "", source: str = "Unknown", date: Any = None
     ) -> dict[str, str]:
-        return state.set_status(caller, _job_id(job_id), status, minor, "", source)
+        when = _parse_date(date, "datetime") if date else None
+        return state.set_status(caller, _job_id(job_id), status, minor, "", source, when)
 
     def set_parameters(caller: Caller, job_id: Any, parameters: Sequence[Sequence[str]] | Mapping[str, str]) -> None:
         pairs = (

@@ -55,7 +55,7 @@ def load_authorized(
     found = jobdb.get_attributes(job_ids, wanted)
     missing = [job_id for job_id in job_ids if job_id not in found]
     if missing:
-        raise NotFound(f"no job {', '.join(map(str, missing))}: check the JobID(s) with `dirac job list`")
+        raise NotFound(f"no job {', '.join(map(str, missing))}: check the JobID(s)")
     if write or not sees_all(caller):
         denied = [job_id for job_id in job_ids if not owns(caller, found[job_id])]
         if denied:

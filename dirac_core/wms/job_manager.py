@@ -124,7 +124,11 @@ class JobManager:
         with self.jobdb.engine.begin() as conn:
             self.jobdb.add_commands([(i, "Kill", "") for i in held], caller.username, conn)
             self.jobdb.apply_status_changes(
-                [StatusChange(i, found[i]["Status"], states.KILLED, "Marked for termination") for i in ids], conn
+                [
+                    StatusChange(i, found[i]["Status"], states.KILLED, "Marked for termination", end_exec=True)
+                    for i in ids
+                ],
+                conn,
             )
         self.tqdb.delete_jobs(ids)
         self.loggingdb.add_records(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dirac_core.auth.caller import Caller
@@ -41,8 +42,12 @@ class JobStateUpdate:
         minor_status: str = "",
         application_status: str = "",
         source: str = "Unknown",
+        date: datetime | None = None,
     ) -> dict[str, str]:
-        """DIRAC's setJobStatus: an empty status keeps the current one (minor status update only)."""
+        """DIRAC's setJobStatus: an empty status keeps the current one (minor status update only).
+
+        `date` (UTC) is when the pilot saw the change; it orders the logging record.
+        """
         require_pilot(caller)
         if not (status or minor_status or application_status):
             raise BadRequest("nothing to set: give a status, a minor status or an application status")
@@ -73,6 +78,7 @@ class JobStateUpdate:
                     minor_status or IDEM,
                     application_status or IDEM,
                     source=source,
+                    date=date,
                 )
             ]
         )

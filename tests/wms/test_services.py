@@ -227,13 +227,14 @@ def test_rpc_tables_use_dirac_names(contexts: dict[str, ComponentContext]) -> No
         mon["getJobAttributes"](ALICE, 424242)
     match = matcher["requestJob"](PILOT, {"CPUTime": 3600, "Site": "EGI.A.fr"})
     assert match["JobID"] == job_id
-    jsu["setJobStatus"](PILOT, job_id, "Running", "Application", "JobWrapper")
+    jsu["setJobStatus"](PILOT, job_id, "Running", "Application", "JobWrapper", "2030-01-01 10:00:00")
     jsu["setJobParameters"](PILOT, job_id, [["HostName", "wn7"]])
     assert jsu["sendHeartBeat"](PILOT, job_id, {"CPUConsumed": 1.0}, {}) == {}
     jsu["setJobStatus"](PILOT, job_id, "Failed", "Application Finished With Errors", "JobWrapper")
     assert jm["rescheduleJob"](ALICE, [job_id]) == [job_id]
     assert mon["getJobAttribute"](ALICE, job_id, "RescheduleCounter") == 1
     info = mon["getJobLoggingInfo"](ALICE, job_id)
+    assert [row[3] for row in info if row[0] == "Running"] == ["2030-01-01 10:00:00"]  # the pilot's time
     assert [row[0] for row in info][:3] == ["Received", "Checking", "Waiting"] and isinstance(info[0][3], str)
     page = mon["getJobPageSummaryWeb"](ALICE, {"Status": ["Waiting"]}, [["JobID", "ASC"]], 0, 10)
     assert page["TotalRecords"] == 4 and isinstance(page["Records"][0][8], str)
