@@ -11,8 +11,6 @@ from rich.table import Table
 from dirac_core.cli.common import cfg_option, load_config
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import database_section
-from dirac_core.db import schema
-from dirac_core.db.engine import make_engine, url_from_section
 from dirac_core.db.registry import DatabaseSpec, all_databases, get_database
 from dirac_core.errors import ConfigError
 
@@ -39,6 +37,10 @@ def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[Dat
 
 
 def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str) -> None:
+    # Imported here: Alembic and the DB modules are not needed for `dirac-core --help`.
+    from dirac_core.db import schema
+    from dirac_core.db.engine import make_engine, url_from_section
+
     config = load_config(cfg_files)
     console = Console()
     for spec, section in selected_databases(config, names):
@@ -76,6 +78,9 @@ def upgrade_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None
 @click.argument("names", nargs=-1, metavar="[DBNAME]...")
 def status_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None:
     """Print backend, current and head schema revision and pending revisions of each DB."""
+    from dirac_core.db import schema
+    from dirac_core.db.engine import make_engine, url_from_section
+
     config = load_config(cfg_files)
     table = Table("DB", "backend", "current", "head", "pending")
     for spec, section in selected_databases(config, names):
