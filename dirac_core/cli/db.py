@@ -8,3 +8,13 @@ import click
 @click.group()
 def db() -> None:
     """Create, inspect, upgrade and migrate DIRAC databases."""
+
+
+def _register_schema_commands() -> None:
+    from dirac_core.cli.db_schema import schema_commands
+
+    for command in schema_commands():
+        db.add_command(command)
+
+
+_register_schema_commands()

@@ -8,10 +8,11 @@ from dirac_core.server.component import Component
 
 def all_components() -> dict[str, Component]:
     # Imported lazily so `dirac-core --help` stays fast and a broken subsystem names itself.
+    from dirac_core.services import workload_management
     from dirac_core.services.configuration import COMPONENT as CONFIGURATION_SERVER
     from dirac_core.services.framework_auth import AUTH
 
-    components: list[Component] = [AUTH, CONFIGURATION_SERVER]
+    components: list[Component] = [AUTH, CONFIGURATION_SERVER, *workload_management.components()]
     return {component.name: component for component in components}
 
 

@@ -1,0 +1,103 @@
+"""`dirac-core db init|status|upgrade [DBNAME...]`: schema versions of the databases configured in the CS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from dirac_core.cli.common import cfg_option, load_config
+from dirac_core.config.cfg import Config
+from dirac_core.config.paths import database_section
+from dirac_core.db.registry import DatabaseSpec, all_databases, get_database
+from dirac_core.errors import ConfigError
+
+
+def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[DatabaseSpec, str]]:
+    """(spec, CS section) of the named DBs, or of every registered DB configured in the CS."""
+    chosen = [get_database(name) for name in names] if names else list(all_databases().values())
+    out: list[tuple[DatabaseSpec, str]] = []
+    for spec in chosen:
+        try:
+            section = database_section(config, spec.system, spec.name)
+        except ConfigError:
+            if names:
+                raise
+            continue
+        if not config.sections(section) and not config.options(section):
+            if names:
+                raise ConfigError(f"{spec.name}: {section} is not configured: add URL or Host/Port/User/DBName to it")
+            continue
+        out.append((spec, section))
+    if not out:
+        raise ConfigError("no database is configured in the CS: add /Systems/<System>/<Instance>/Databases/<DBName>")
+    return out
+
+
+def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str) -> None:
+    # Imported here: Alembic and the DB modules are not needed for `dirac-core --help`.
+    from dirac_core.db import schema
+    from dirac_core.db.engine import make_engine, url_from_section
+
+    config = load_config(cfg_files)
+    console = Console()
+    for spec, section in selected_databases(config, names):
+        engine = make_engine(url_from_section(config, section))
+        try:
+            with console.status(f"{verb} {spec.name} ..."):
+                result = schema.init(spec, engine) if verb == "init" else schema.upgrade(spec, engine)
+                hook = spec.load_post_upgrade()
+                if hook is not None:
+                    hook(config, section, engine)
+        finally:
+            engine.dispose()
+        steps = f" ({', '.join(result.applied)})" if result.applied else ""
+        click.echo(f"{spec.name}: {result.action} at {result.head}{steps}")
+
+
+@click.command("init")
+@cfg_option
+@click.argument("names", nargs=-1, metavar="[DBNAME]...")
+def init_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None:
+    """Create the schema of empty DBs, adopt or upgrade existing ones. Never drops anything."""
+    _run(cfg_files, names, "init")
+
+
+@click.command("upgrade")
+@cfg_option
+@click.argument("names", nargs=-1, metavar="[DBNAME]...")
+def upgrade_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None:
+    """Apply pending schema revisions to initialised DBs."""
+    _run(cfg_files, names, "upgrade")
+
+
+@click.command("status")
+@cfg_option
+@click.argument("names", nargs=-1, metavar="[DBNAME]...")
+def status_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None:
+    """Print backend, current and head schema revision and pending revisions of each DB."""
+    from dirac_core.db import schema
+    from dirac_core.db.engine import make_engine, url_from_section
+
+    config = load_config(cfg_files)
+    table = Table("DB", "backend", "current", "head", "pending")
+    for spec, section in selected_databases(config, names):
+        engine = make_engine(url_from_section(config, section))
+        try:
+            state = schema.status(spec, engine)
+        finally:
+            engine.dispose()
+        table.add_row(
+            state.name,
+            state.backend,
+            state.label(state.current),
+            state.label(state.head),
+            ", ".join(state.pending) or "-",
+        )
+    Console(width=200).print(table)
+
+
+def schema_commands() -> list[click.Command]:
+    return [init_command, status_command, upgrade_command]

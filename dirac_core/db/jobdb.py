@@ -1,0 +1,588 @@
+"""JobDB: DIRAC's main WMS database (jobs, JDLs, input data, parameters, heartbeats, commands).
+
+Tables and columns follow DIRAC's ``JobDB.sql``. Schema release 1.1 adds ``JobCommands.Issuer`` (who asked
+for a kill, for audit) and the ``OwnerStatus`` index that the per-owner monitoring queries use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from dirac_core.db.base import BaseDB
+from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, mediumtext, uint, utcnow
+from dirac_core.db.upsert import upsert_many
+from dirac_core.errors import BadRequest, Conflict
+
+metadata = MetaData()
+
+JobJDLs = Table(
+    "JobJDLs",
+    metadata,
+    Column("JobID", uint(), primary_key=True, autoincrement=True),
+    Column("JDL", mediumtext(), nullable=False),
+    Column("JobRequirements", Text, nullable=False),
+    Column("OriginalJDL", mediumtext(), nullable=False),
+    # AUTOINCREMENT on SQLite: JobIDs are never reused, as with InnoDB's AUTO_INCREMENT.
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+Jobs = Table(
+    "Jobs",
+    metadata,
+    Column("JobID", uint(), ForeignKey("JobJDLs.JobID"), primary_key=True, autoincrement=False, default=0),
+    Column("JobType", String(32), nullable=False, server_default="user"),
+    Column("JobGroup", String(32), nullable=False, server_default="00000000"),
+    Column("Site", String(100), nullable=False, server_default="ANY"),
+    Column("JobName", String(128), nullable=False, server_default="Unknown"),
+    Column("Owner", String(64), nullable=False, server_default="Unknown"),
+    Column("OwnerGroup", String(128), nullable=False, server_default="Unknown"),
+    Column("VO", String(32), nullable=False, server_default="Unknown"),
+    Column("SubmissionTime", datetime_col(), nullable=True),
+    Column("RescheduleTime", datetime_col(), nullable=True),
+    Column("LastUpdateTime", datetime_col(), nullable=True),
+    Column("StartExecTime", datetime_col(), nullable=True),
+    Column("HeartBeatTime", datetime_col(), nullable=True),
+    Column("EndExecTime", datetime_col(), nullable=True),
+    Column("Status", String(32), nullable=False, server_default="Received"),
+    Column("MinorStatus", String(128), nullable=False, server_default="Unknown"),
+    Column("ApplicationStatus", String(255), nullable=True, server_default="Unknown"),
+    Column("UserPriority", Integer, nullable=False, server_default="0"),
+    Column("RescheduleCounter", Integer, nullable=False, server_default="0"),
+    Column("VerifiedFlag", bool_enum("VerifiedFlag"), nullable=False, server_default="False"),
+    Column(
+        "AccountedFlag",
+        Enum("True", "False", "Failed", name="AccountedFlag", create_constraint=False),
+        nullable=False,
+        server_default="False",
+    ),
+    Index("JobType", "JobType"),
+    Index("JobGroup", "JobGroup"),
+    Index("Site", "Site"),
+    Index("Owner", "Owner"),
+    Index("OwnerGroup", "OwnerGroup"),
+    Index("Status", "Status"),
+    Index("MinorStatus", "MinorStatus"),
+    Index("ApplicationStatus", "ApplicationStatus"),
+    Index("StatusSite", "Status", "Site"),
+    Index("LastUpdateTime", "LastUpdateTime"),
+    Index("JobName", "JobName"),
+    Index("OwnerStatus", "Owner", "Status"),  # schema 1.1
+    **MYSQL_TABLE_ARGS,
+)
+
+InputData = Table(
+    "InputData",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("LFN", String(255), nullable=False, server_default=""),
+    Column("Status", String(32), nullable=False, server_default="AprioriGood"),
+    PrimaryKeyConstraint("JobID", "LFN"),
+    **MYSQL_TABLE_ARGS,
+)
+
+JobParameters = Table(
+    "JobParameters",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("Name", String(100), nullable=False),
+    Column("Value", Text, nullable=False),
+    PrimaryKeyConstraint("JobID", "Name"),
+    **MYSQL_TABLE_ARGS,
+)
+
+OptimizerParameters = Table(
+    "OptimizerParameters",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("Name", String(100), nullable=False),
+    Column("Value", mediumtext(), nullable=False),
+    PrimaryKeyConstraint("JobID", "Name"),
+    **MYSQL_TABLE_ARGS,
+)
+
+AtticJobParameters = Table(
+    "AtticJobParameters",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("Name", String(100), nullable=False),
+    Column("Value", Text, nullable=False),
+    Column("RescheduleCycle", uint(), nullable=False),
+    PrimaryKeyConstraint("JobID", "Name", "RescheduleCycle"),
+    **MYSQL_TABLE_ARGS,
+)
+
+HeartBeatLoggingInfo = Table(
+    "HeartBeatLoggingInfo",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("Name", String(100), nullable=False),
+    Column("Value", Text, nullable=False),
+    Column("HeartBeatTime", datetime_col(), nullable=False),
+    PrimaryKeyConstraint("JobID", "Name", "HeartBeatTime"),
+    **MYSQL_TABLE_ARGS,
+)
+
+JobCommands = Table(
+    "JobCommands",
+    metadata,
+    Column("JobID", uint(), ForeignKey("Jobs.JobID"), nullable=False),
+    Column("Command", String(100), nullable=False),
+    Column("Arguments", String(100), nullable=False),
+    Column("Status", String(64), nullable=False, server_default="Received"),
+    Column("ReceptionTime", datetime_col(), nullable=False),
+    Column("ExecutionTime", datetime_col(), nullable=True),
+    Column("Issuer", String(64), nullable=False, server_default="Unknown"),  # schema 1.1
+    PrimaryKeyConstraint("JobID", "Arguments", "ReceptionTime"),
+    **MYSQL_TABLE_ARGS,
+)
+
+# Attributes a client may filter, sort or group on (DIRAC's Jobs columns).
+JOB_ATTRIBUTES: tuple[str, ...] = tuple(column.name for column in Jobs.columns)
+
+# Tables with per-job rows, children first (delete order).
+_CHILD_TABLES = (JobCommands, HeartBeatLoggingInfo, AtticJobParameters, OptimizerParameters, JobParameters, InputData)
+
+
+@dataclass
+class NewJob:
+    """One job to insert. `render_jdl` gets the new JobID and returns the JDL stored in JobJDLs.JDL."""
+
+    original_jdl: str
+    requirements: str
+    attributes: dict[str, Any]
+    render_jdl: Callable[[int], str]
+    input_data: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A compare-and-set of a job's status: applied only if the job is still in `expected`."""
+
+    job_id: int
+    expected: str
+    status: str
+    minor_status: str
+    application_status: str | None = None
+    site: str | None = None
+    start_exec: bool = False
+    end_exec: bool = False
+
+
+def check_attributes(names: Iterable[str]) -> list[str]:
+    names = list(names)
+    unknown = [name for name in names if name not in JOB_ATTRIBUTES]
+    if unknown:
+        raise BadRequest(f"unknown job attribute(s) {', '.join(unknown)}: use one of {', '.join(JOB_ATTRIBUTES)}")
+    return names
+
+
+class JobDB(BaseDB):
+    metadata = metadata
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+
+    # ---------------------------------------------------------------- job ids
+    def ensure_min_job_id(self, floor: int) -> None:
+        """Make the next JobID at least `floor` (the migration "reset" keeps new ids above the old maximum)."""
+        if floor <= 1:
+            return
+        with self.engine.begin() as conn:
+            if self.is_mysql:
+                current = conn.execute(
+                    text(
+                        "SELECT AUTO_INCREMENT FROM information_schema.TABLES "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'JobJDLs'"
+                    )
+                ).scalar()
+                if current is None or int(current) < floor:
+                    # InnoDB keeps max(floor, MAX(JobID)+1) and persists it across restarts (MariaDB >= 10.2.4).
+                    conn.execute(text(f"ALTER TABLE JobJDLs AUTO_INCREMENT = {int(floor)}"))
+                return
+            seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'JobJDLs'")).scalar()
+            if seq is None:
+                conn.execute(
+                    text("INSERT INTO sqlite_sequence (name, seq) VALUES ('JobJDLs', :seq)"), {"seq": floor - 1}
+                )
+            elif int(seq) < floor - 1:
+                conn.execute(text("UPDATE sqlite_sequence SET seq = :seq WHERE name = 'JobJDLs'"), {"seq": floor - 1})
+
+    # ---------------------------------------------------------------- insert
+    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
+        """Insert jobs in one transaction with one bulk statement per table; returns the new JobIDs in order."""
+        if not jobs:
+            return []
+        now = utcnow()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(JobJDLs).returning(JobJDLs.c.JobID, sort_by_parameter_order=True),
+                [{"JDL": "", "JobRequirements": job.requirements, "OriginalJDL": job.original_jdl} for job in jobs],
+            )
+            job_ids = [int(row[0]) for row in result]
+            conn.execute(
+                update(JobJDLs).where(JobJDLs.c.JobID == bindparam("b_id")).values(JDL=bindparam("b_jdl")),
+                [{"b_id": job_id, "b_jdl": job.render_jdl(job_id)} for job_id, job in zip(job_ids, jobs, strict=True)],
+            )
+            conn.execute(
+                insert(Jobs),
+                [
+                    {
+                        **job.attributes,
+                        "JobID": job_id,
+                        "SubmissionTime": now,
+                        "LastUpdateTime": now,
+                    }
+                    for job_id, job in zip(job_ids, jobs, strict=True)
+                ],
+            )
+            input_rows = [
+                {"JobID": job_id, "LFN": lfn, "Status": "AprioriGood"}
+                for job_id, job in zip(job_ids, jobs, strict=True)
+                for lfn in dict.fromkeys(job.input_data)
+            ]
+            if input_rows:
+                conn.execute(insert(InputData), input_rows)
+        return job_ids
+
+    # ---------------------------------------------------------------- reads
+    def get_attributes(
+        self, job_ids: Sequence[int], names: Sequence[str] = JOB_ATTRIBUTES
+    ) -> dict[int, dict[str, Any]]:
+        names = check_attributes(names)
+        columns = [Jobs.c.JobID, *(Jobs.c[name] for name in names if name != "JobID")]
+        out: dict[int, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(job_ids):
+                for row in conn.execute(select(*columns).where(Jobs.c.JobID.in_(chunk))).mappings():
+                    out[int(row["JobID"])] = {name: row[name] for name in names}
+        return out
+
+    def get_jdl(self, job_id: int, original: bool = False) -> str | None:
+        column = JobJDLs.c.OriginalJDL if original else JobJDLs.c.JDL
+        with self.engine.connect() as conn:
+            value = conn.execute(select(column).where(JobJDLs.c.JobID == job_id)).scalar()
+        return None if value is None else str(value)
+
+    def get_input_data(self, job_id: int) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(InputData.c.LFN).where(InputData.c.JobID == job_id).order_by(InputData.c.LFN))
+            return [str(row[0]) for row in rows]
+
+    def _conditions(
+        self,
+        conditions: Mapping[str, str | int | Sequence[str | int]],
+        from_date: datetime | None,
+        to_date: datetime | None,
+    ) -> list[ColumnElement[bool]]:
+        check_attributes(conditions)
+        clauses: list[ColumnElement[bool]] = []
+        for name, value in conditions.items():
+            if isinstance(value, (list, tuple, set)):
+                clauses.append(Jobs.c[name].in_(list(value)))
+            else:
+                clauses.append(Jobs.c[name] == value)
+        if from_date is not None:
+            clauses.append(Jobs.c.LastUpdateTime >= from_date)
+        if to_date is not None:
+            clauses.append(Jobs.c.LastUpdateTime <= to_date)
+        return clauses
+
+    def search(
+        self,
+        conditions: Mapping[str, str | int | Sequence[str | int]],
+        columns: Sequence[str] = JOB_ATTRIBUTES,
+        sort: Sequence[tuple[str, str]] = (("JobID", "DESC"),),
+        offset: int = 0,
+        limit: int = 100,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Jobs matching all conditions (value or list of values), sorted and paged; returns (total, page)."""
+        check_attributes(columns)
+        check_attributes(name for name, _ in sort)
+        if limit < 0 or offset < 0:
+            raise BadRequest("offset and limit must be >= 0")
+        where = and_(literal(True), *self._conditions(conditions, from_date, to_date))
+        order = []
+        for name, direction in sort:
+            if direction.upper() not in {"ASC", "DESC"}:
+                raise BadRequest(f"sort direction {direction!r} for {name}: use ASC or DESC")
+            order.append(Jobs.c[name].desc() if direction.upper() == "DESC" else Jobs.c[name].asc())
+        with self.engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(Jobs).where(where)).scalar() or 0)
+            rows = conn.execute(
+                select(*(Jobs.c[name] for name in columns)).where(where).order_by(*order).offset(offset).limit(limit)
+            ).mappings()
+            return total, [dict(row) for row in rows]
+
+    def counters(
+        self,
+        group_by: Sequence[str],
+        conditions: Mapping[str, str | int | Sequence[str | int]],
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+    ) -> list[tuple[dict[str, Any], int]]:
+        """DIRAC's getCounters: number of jobs per distinct combination of `group_by` attributes."""
+        check_attributes(group_by)
+        if not group_by:
+            raise BadRequest("give at least one attribute to group by, e.g. Status")
+        cols = [Jobs.c[name] for name in group_by]
+        where = and_(literal(True), *self._conditions(conditions, from_date, to_date))
+        stmt = select(*cols, func.count().label("n")).where(where).group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [({name: row[name] for name in group_by}, int(row["n"])) for row in conn.execute(stmt).mappings()]
+
+    # ---------------------------------------------------------------- status
+    def apply_status_changes(self, changes: Sequence[StatusChange], conn: Connection | None = None) -> None:
+        """Apply compare-and-set status changes in one executemany; Conflict (nothing applied) if any job moved."""
+        if not changes:
+            return
+        now = utcnow()
+        stmt = (
+            update(Jobs)
+            .where(and_(Jobs.c.JobID == bindparam("b_id"), Jobs.c.Status == bindparam("b_expected")))
+            .values(
+                Status=bindparam("b_status"),
+                MinorStatus=bindparam("b_minor"),
+                ApplicationStatus=func.coalesce(bindparam("b_app", type_=String), Jobs.c.ApplicationStatus),
+                Site=func.coalesce(bindparam("b_site", type_=String), Jobs.c.Site),
+                StartExecTime=func.coalesce(bindparam("b_start", type_=datetime_col()), Jobs.c.StartExecTime),
+                EndExecTime=func.coalesce(bindparam("b_end", type_=datetime_col()), Jobs.c.EndExecTime),
+                LastUpdateTime=now,
+            )
+        )
+        params = [
+            {
+                "b_id": change.job_id,
+                "b_expected": change.expected,
+                "b_status": change.status,
+                "b_minor": change.minor_status[:128],
+                "b_app": None if change.application_status is None else change.application_status[:255],
+                "b_site": change.site,
+                "b_start": now if change.start_exec else None,
+                "b_end": now if change.end_exec else None,
+            }
+            for change in changes
+        ]
+
+        def run(connection: Connection) -> None:
+            updated = connection.execute(stmt, params).rowcount
+            if updated != len(params):
+                raise Conflict(
+                    f"{len(params) - updated} of {len(params)} job(s) changed status meanwhile: "
+                    "nothing was applied, read the status again and retry"
+                )
+
+        if conn is not None:
+            run(conn)
+        else:
+            with self.engine.begin() as own:
+                run(own)
+
+    def set_application_status(self, job_id: int, application_status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Jobs)
+                .where(Jobs.c.JobID == job_id)
+                .values(ApplicationStatus=application_status[:255], LastUpdateTime=utcnow())
+            )
+
+    # ---------------------------------------------------------------- parameters
+    def set_parameters(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Insert or overwrite (JobID, Name, Value) job parameters in one statement."""
+        self._upsert(
+            JobParameters,
+            [{"JobID": job_id, "Name": name[:100], "Value": str(value)} for job_id, name, value in rows],
+            ["Value"],
+        )
+
+    def _upsert(self, table: Table, rows: list[dict[str, Any]], update_columns: list[str]) -> None:
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            upsert_many(conn, table, rows, update_columns)
+
+    def get_parameters(self, job_ids: Sequence[int], names: Sequence[str] = ()) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {job_id: {} for job_id in job_ids}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(job_ids):
+                stmt = select(JobParameters.c.JobID, JobParameters.c.Name, JobParameters.c.Value).where(
+                    JobParameters.c.JobID.in_(chunk)
+                )
+                if names:
+                    stmt = stmt.where(JobParameters.c.Name.in_(list(names)))
+                for job_id, name, value in conn.execute(stmt):
+                    out[int(job_id)][str(name)] = str(value)
+        return out
+
+    def get_attic_parameters(self, job_id: int) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            stmt = select(AtticJobParameters).where(AtticJobParameters.c.JobID == job_id)
+            for row in conn.execute(stmt).mappings():
+                out.setdefault(int(row["RescheduleCycle"]), {})[str(row["Name"])] = str(row["Value"])
+        return out
+
+    # ---------------------------------------------------------------- heartbeats and commands
+    def add_heartbeat(self, job_id: int, dynamic_data: Mapping[str, object], revive_from: str | None) -> bool:
+        """Record a heartbeat; if the job is in `revive_from` (Stalled) it goes back to Running. Returns revived."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(update(Jobs).where(Jobs.c.JobID == job_id).values(HeartBeatTime=now, LastUpdateTime=now))
+            revived = False
+            if revive_from is not None:
+                revived = (
+                    conn.execute(
+                        update(Jobs)
+                        .where(and_(Jobs.c.JobID == job_id, Jobs.c.Status == revive_from))
+                        .values(Status="Running", MinorStatus="Job Resumed")
+                    ).rowcount
+                    == 1
+                )
+            rows = [
+                {"JobID": job_id, "Name": str(name)[:100], "Value": str(value), "HeartBeatTime": now}
+                for name, value in dynamic_data.items()
+            ]
+            upsert_many(conn, HeartBeatLoggingInfo, rows, ["Value"])
+        return revived
+
+    def get_heartbeat_data(self, job_id: int) -> list[tuple[str, str, datetime]]:
+        with self.engine.connect() as conn:
+            stmt = (
+                select(HeartBeatLoggingInfo.c.Name, HeartBeatLoggingInfo.c.Value, HeartBeatLoggingInfo.c.HeartBeatTime)
+                .where(HeartBeatLoggingInfo.c.JobID == job_id)
+                .order_by(HeartBeatLoggingInfo.c.HeartBeatTime, HeartBeatLoggingInfo.c.Name)
+            )
+            return [(str(n), str(v), t) for n, v, t in conn.execute(stmt)]
+
+    def add_commands(self, commands: Sequence[tuple[int, str, str]], issuer: str, conn: Connection) -> None:
+        """Queue (JobID, Command, Arguments) for pilots; a command already pending is not queued twice."""
+        if not commands:
+            return
+        pending = {
+            (int(j), str(c), str(a))
+            for j, c, a in conn.execute(
+                select(JobCommands.c.JobID, JobCommands.c.Command, JobCommands.c.Arguments).where(
+                    and_(JobCommands.c.JobID.in_([c[0] for c in commands]), JobCommands.c.Status == "Received")
+                )
+            )
+        }
+        now = utcnow()
+        rows = [
+            {
+                "JobID": job_id,
+                "Command": command,
+                "Arguments": arguments,
+                "Status": "Received",
+                "ReceptionTime": now,
+                "Issuer": issuer[:64],
+            }
+            for job_id, command, arguments in dict.fromkeys(commands)
+            if (job_id, command, arguments) not in pending
+        ]
+        upsert_many(conn, JobCommands, rows, ["Command", "Status", "Issuer"])
+
+    def pop_pending_commands(self, job_id: int) -> dict[str, str]:
+        """DIRAC's getJobCommand + setJobCommandStatus(Sent): commands waiting for the pilot of `job_id`."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(JobCommands.c.Command, JobCommands.c.Arguments).where(
+                    and_(JobCommands.c.JobID == job_id, JobCommands.c.Status == "Received")
+                )
+            ).all()
+            if rows:
+                conn.execute(
+                    update(JobCommands)
+                    .where(and_(JobCommands.c.JobID == job_id, JobCommands.c.Status == "Received"))
+                    .values(Status="Sent", ExecutionTime=utcnow())
+                )
+        return {str(command): str(arguments) for command, arguments in rows}
+
+    def get_commands(self, job_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            stmt = select(JobCommands).where(JobCommands.c.JobID == job_id).order_by(JobCommands.c.ReceptionTime)
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    # ---------------------------------------------------------------- reschedule and removal
+    def reschedule(self, job_id: int, expected: str, cycle: int, site: str) -> None:
+        """Move parameters to the attic, clear heartbeats and put the job back to Received (compare-and-set)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(Jobs)
+                .where(and_(Jobs.c.JobID == job_id, Jobs.c.Status == expected))
+                .values(
+                    Status="Received",
+                    MinorStatus="Job Rescheduled",
+                    ApplicationStatus="Unknown",
+                    RescheduleCounter=Jobs.c.RescheduleCounter + 1,
+                    RescheduleTime=now,
+                    LastUpdateTime=now,
+                    Site=site,
+                    StartExecTime=None,
+                    EndExecTime=None,
+                    HeartBeatTime=None,
+                )
+            ).rowcount
+            if moved != 1:
+                raise Conflict(f"job {job_id} left status {expected} meanwhile: nothing was rescheduled, retry")
+            conn.execute(
+                insert(AtticJobParameters).from_select(
+                    ["JobID", "Name", "Value", "RescheduleCycle"],
+                    select(
+                        JobParameters.c.JobID, JobParameters.c.Name, JobParameters.c.Value, literal(cycle, uint())
+                    ).where(JobParameters.c.JobID == job_id),
+                )
+            )
+            for table in (JobParameters, OptimizerParameters, HeartBeatLoggingInfo):
+                conn.execute(delete(table).where(table.c.JobID == job_id))
+
+    def remove_jobs(self, job_ids: Sequence[int]) -> int:
+        """Physically remove jobs and all their rows (DIRAC's removeJobFromDB)."""
+        removed = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(job_ids):
+                for table in _CHILD_TABLES:
+                    conn.execute(delete(table).where(table.c.JobID.in_(chunk)))
+                removed += conn.execute(delete(Jobs).where(Jobs.c.JobID.in_(chunk))).rowcount
+                conn.execute(delete(JobJDLs).where(JobJDLs.c.JobID.in_(chunk)))
+        return removed
+
+    def max_job_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(JobJDLs.c.JobID))).scalar() or 0)
+
+
+def _chunks(values: Sequence[int], size: int = 1000) -> Iterable[list[int]]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

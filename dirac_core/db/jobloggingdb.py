@@ -1,0 +1,146 @@
+"""JobLoggingDB: the status history of every job (DIRAC's ``LoggingInfo`` table).
+
+DIRAC numbers the records of a job with a MySQL trigger (``SeqNum``); here the bulk insert computes
+the next numbers itself, so the same code runs on SQLite, and retries if a concurrent writer won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from dirac_core.db.base import BaseDB
+from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, utcnow
+
+metadata = MetaData()
+
+# DIRAC orders records by seconds since this epoch, with millisecond precision (DOUBLE(12,3)).
+MAGIC_EPOC_NUMBER = 1270000000
+
+LoggingInfo = Table(
+    "LoggingInfo",
+    metadata,
+    Column("JobID", Integer, nullable=False),
+    Column("SeqNum", Integer, nullable=False, server_default="0"),
+    Column("Status", String(32), nullable=False, server_default=""),
+    Column("MinorStatus", String(128), nullable=False, server_default=""),
+    Column("ApplicationStatus", String(255), nullable=False, server_default=""),
+    Column("StatusTime", datetime_col(), nullable=False),
+    Column("StatusTimeOrder", Numeric(12, 3), nullable=False),
+    Column("StatusSource", String(32), nullable=False, server_default="Unknown"),
+    PrimaryKeyConstraint("JobID", "SeqNum"),
+    **MYSQL_TABLE_ARGS,
+)
+
+IDEM = "idem"  # DIRAC's marker for "unchanged" in a logging record
+
+
+@dataclass(frozen=True)
+class LoggingRecord:
+    job_id: int
+    status: str = IDEM
+    minor_status: str = IDEM
+    application_status: str = IDEM
+    source: str = "Unknown"
+    date: datetime | None = None
+
+
+class JobLoggingDB(BaseDB):
+    metadata = metadata
+
+    def add_records(self, records: Sequence[LoggingRecord], attempts: int = 5) -> None:
+        """Append records (one bulk insert); SeqNum continues each job's sequence."""
+        if not records:
+            return
+        now = datetime.now(UTC)
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    job_ids = sorted({record.job_id for record in records})
+                    last = dict(
+                        conn.execute(
+                            select(LoggingInfo.c.JobID, func.max(LoggingInfo.c.SeqNum))
+                            .where(LoggingInfo.c.JobID.in_(job_ids))
+                            .group_by(LoggingInfo.c.JobID)
+                        ).all()
+                    )
+                    rows = []
+                    for record in records:
+                        seq = int(last.get(record.job_id) or 0) + 1
+                        last[record.job_id] = seq
+                        when = record.date or now
+                        # Naive datetimes are UTC, as everywhere in DIRAC.
+                        stamp = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+                        rows.append(
+                            {
+                                "JobID": record.job_id,
+                                "SeqNum": seq,
+                                "Status": record.status[:32],
+                                "MinorStatus": record.minor_status[:128],
+                                "ApplicationStatus": record.application_status[:255],
+                                "StatusTime": stamp.replace(tzinfo=None, microsecond=0),
+                                "StatusTimeOrder": Decimal(f"{stamp.timestamp() - MAGIC_EPOC_NUMBER:.3f}"),
+                                "StatusSource": record.source[:32],
+                            }
+                        )
+                    conn.execute(insert(LoggingInfo), rows)
+                return
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+
+    def get_logging_info(self, job_id: int) -> list[dict[str, str]]:
+        """History in order, with DIRAC's 'idem' resolved to the previous value (getJobLoggingInfo)."""
+        stmt = (
+            select(
+                LoggingInfo.c.Status,
+                LoggingInfo.c.MinorStatus,
+                LoggingInfo.c.ApplicationStatus,
+                LoggingInfo.c.StatusTime,
+                LoggingInfo.c.StatusSource,
+            )
+            .where(LoggingInfo.c.JobID == job_id)
+            .order_by(LoggingInfo.c.StatusTimeOrder, LoggingInfo.c.SeqNum)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        history: list[dict[str, str]] = []
+        status, minor, app = "Unknown", "Unknown", "Unknown"
+        for row in rows:
+            status = status if row[0] == IDEM else str(row[0])
+            minor = minor if row[1] == IDEM else str(row[1])
+            app = app if row[2] == IDEM else str(row[2])
+            history.append(
+                {
+                    "Status": status,
+                    "MinorStatus": minor,
+                    "ApplicationStatus": app,
+                    "StatusTime": row[3].strftime("%Y-%m-%d %H:%M:%S"),
+                    "Source": str(row[4]),
+                }
+            )
+        return history
+
+    def delete_jobs(self, job_ids: Sequence[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(LoggingInfo).where(LoggingInfo.c.JobID.in_(list(job_ids))))
+
+
+__all__ = ["IDEM", "JobLoggingDB", "LoggingInfo", "LoggingRecord", "metadata", "utcnow"]

@@ -1,0 +1,1 @@
+"""Alembic revisions of JobDB (run by dirac_core.db.schema)."""

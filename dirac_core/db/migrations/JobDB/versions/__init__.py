@@ -1,0 +1,1 @@
+"""Schema revisions of JobDB, oldest first: <db>_<release>.py."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of JobLoggingDB (run by dirac_core.db.schema)."""

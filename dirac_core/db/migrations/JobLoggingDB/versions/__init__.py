@@ -1,0 +1,1 @@
+"""Schema revisions of JobLoggingDB, oldest first: <db>_<release>.py."""

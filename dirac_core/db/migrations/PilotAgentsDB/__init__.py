@@ -1,0 +1,1 @@
+"""Alembic revisions of PilotAgentsDB (run by dirac_core.db.schema)."""

@@ -1,0 +1,1 @@
+"""Schema revisions of PilotAgentsDB, oldest first: <db>_<release>.py."""

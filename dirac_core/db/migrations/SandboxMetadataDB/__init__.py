@@ -1,0 +1,1 @@
+"""Alembic revisions of SandboxMetadataDB (run by dirac_core.db.schema)."""

@@ -1,0 +1,1 @@
+"""Schema revisions of SandboxMetadataDB, oldest first: <db>_<release>.py."""

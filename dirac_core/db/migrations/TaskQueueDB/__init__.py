@@ -1,0 +1,1 @@
+"""Alembic revisions of TaskQueueDB (run by dirac_core.db.schema)."""

@@ -1,0 +1,1 @@
+"""Schema revisions of TaskQueueDB, oldest first: <db>_<release>.py."""

@@ -1,0 +1,1 @@
+"""Alembic revisions per DIRAC database: migrations/<DBName>/versions/*.py."""

@@ -1,0 +1,1 @@
+"""Workload Management logic: JDL, job states, JobManager, JobMonitoring, JobStateUpdate, Matcher, SandboxStore."""

@@ -1,0 +1,226 @@
+"""JobManager logic: submit (single, N copies, parametric), kill, delete, reschedule.
+
+Every request is checked in full (JDL, sandboxes, ownership, states) before anything is written.
+Kill of a job a pilot holds queues a ``Kill`` JobCommands row the pilot gets with its next heartbeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from dirac_core.auth.caller import Caller
+from dirac_core.db.jobdb import JobDB, NewJob, StatusChange
+from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
+from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
+from dirac_core.db.taskqueuedb import TaskQueueDB
+from dirac_core.errors import BadRequest, Conflict, Forbidden
+from dirac_core.wms import states
+from dirac_core.wms.access import load_authorized, owns, parse_job_ids, require_user
+from dirac_core.wms.jdl import JDL
+from dirac_core.wms.sandbox_store import parse_location
+from dirac_core.wms.scheduling import (
+    Owner,
+    input_data,
+    job_attributes,
+    requested_site,
+    requirements_text,
+    schedule,
+    validate,
+)
+
+SOURCE = "JobManager"
+MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
+MAX_RESCHEDULING = 3  # DIRAC's default of /Operations/.../JobScheduling/MaxRescheduling
+MAX_BULK_COPIES = 1000
+
+
+@dataclass
+class JobManager:
+    jobdb: JobDB
+    loggingdb: JobLoggingDB
+    tqdb: TaskQueueDB
+    sandboxdb: SandboxMetadataDB | None = None
+    max_parametric_jobs: int = MAX_PARAMETRIC_JOBS
+    max_rescheduling: int = MAX_RESCHEDULING
+
+    # ---------------------------------------------------------------- submission
+    def submit(self, caller: Caller, jdl_text: str, copies: int = 1) -> list[int]:
+        """Submit a JDL: one job, `copies` identical jobs, or the jobs of a parametric JDL."""
+        require_user(caller)
+        if not 1 <= copies <= MAX_BULK_COPIES:
+            raise BadRequest(f"copies = {copies}: give 1 to {MAX_BULK_COPIES}")
+        original = JDL.parse(jdl_text)
+        expanded = original.expand_parametric(self.max_parametric_jobs)
+        if copies > 1 and len(expanded) > 1:
+            raise BadRequest("copies > 1 with a parametric JDL: use either Parameters or copies, not both")
+        descriptions = [expanded[0].copy() for _ in range(copies)] if copies > 1 else expanded
+        owner = Owner(caller.username, caller.group, caller.vo)
+        for description in descriptions:
+            validate(description)
+        sandbox_ids = self._check_input_sandboxes(caller, descriptions)
+
+        new_jobs = [
+            NewJob(
+                original_jdl=description.to_text(),
+                requirements=requirements_text(description, owner),
+                attributes=job_attributes(description, owner),
+                render_jdl=partial(_final_jdl, description, owner),
+                input_data=input_data(description),
+            )
+            for description in descriptions
+        ]
+        job_ids = self.jobdb.insert_jobs(new_jobs)
+        self.loggingdb.add_records([LoggingRecord(i, states.RECEIVED, "Job accepted", source=SOURCE) for i in job_ids])
+        if self.sandboxdb is not None and sandbox_ids:
+            self.sandboxdb.assign(
+                [
+                    (sb_id, job_entity(job_id), "Input")
+                    for job_id, ids in zip(job_ids, sandbox_ids, strict=True)
+                    for sb_id in ids
+                ]
+            )
+        schedule(
+            self.jobdb,
+            self.loggingdb,
+            self.tqdb,
+            [(job_id, description, owner) for job_id, description in zip(job_ids, descriptions, strict=True)],
+            SOURCE,
+        )
+        return job_ids
+
+    def _check_input_sandboxes(self, caller: Caller, descriptions: Sequence[JDL]) -> list[list[int]]:
+        """SB: references of each job must be registered sandboxes the caller owns."""
+        out: list[list[int]] = []
+        for description in descriptions:
+            ids: list[int] = []
+            for entry in description.get_list("InputSandbox"):
+                if not entry.startswith("SB:"):
+                    continue
+                if self.sandboxdb is None:
+                    raise BadRequest(f"InputSandbox {entry}: this JobManager has no SandboxMetadataDB configured")
+                se_name, pfn = parse_location(entry)
+                found = self.sandboxdb.get_sandbox(se_name, pfn)
+                if found is None:
+                    raise BadRequest(f"InputSandbox {entry} is not in the SandboxStore: upload it first")
+                if not owns(caller, {"Owner": found["Owner"], "OwnerGroup": found["OwnerGroup"], "VO": found["VO"]}):
+                    raise Forbidden(f"InputSandbox {entry} belongs to {found['Owner']}: upload your own copy")
+                ids.append(int(found["SBId"]))
+            out.append(ids)
+        return out
+
+    # ---------------------------------------------------------------- kill and delete
+    def kill(self, caller: Caller, job_ids: int | str | Iterable[int | str]) -> list[int]:
+        """Kill jobs: Killed at once; those a pilot holds also get a Kill command for the pilot."""
+        ids = parse_job_ids(job_ids)
+        found = load_authorized(self.jobdb, caller, ids, ["Status"], write=True)
+        finished = [f"{i} ({found[i]['Status']})" for i in ids if found[i]["Status"] in states.FINAL_STATES]
+        if finished:
+            raise Conflict(f"job(s) {', '.join(finished)} already finished: nothing to kill (delete them instead)")
+        for job_id in ids:
+            states.check_transition(job_id, found[job_id]["Status"], states.KILLED)
+        held = [i for i in ids if found[i]["Status"] in states.PILOT_HELD_STATES]
+        with self.jobdb.engine.begin() as conn:
+            self.jobdb.add_commands([(i, "Kill", "") for i in held], caller.username, conn)
+            self.jobdb.apply_status_changes(
+                [
+                    StatusChange(i, found[i]["Status"], states.KILLED, "Marked for termination", end_exec=True)
+                    for i in ids
+                ],
+                conn,
+            )
+        self.tqdb.delete_jobs(ids)
+        self.loggingdb.add_records(
+            [LoggingRecord(i, states.KILLED, "Marked for termination", source=SOURCE) for i in ids]
+        )
+        return ids
+
+    def delete(self, caller: Caller, job_ids: int | str | Iterable[int | str]) -> list[int]:
+        """Mark jobs Deleted (DIRAC's deleteJob); a job a pilot holds is killed first."""
+        ids = parse_job_ids(job_ids)
+        found = load_authorized(self.jobdb, caller, ids, ["Status"], write=True)
+        kill_first = [i for i in ids if found[i]["Status"] in states.PILOT_HELD_STATES]
+        for job_id in ids:
+            via = states.KILLED if job_id in kill_first else found[job_id]["Status"]
+            states.check_transition(job_id, via, states.DELETED)
+        with self.jobdb.engine.begin() as conn:
+            self.jobdb.add_commands([(i, "Kill", "") for i in kill_first], caller.username, conn)
+            self.jobdb.apply_status_changes(
+                [StatusChange(i, found[i]["Status"], states.KILLED, "Marked for termination") for i in kill_first],
+                conn,
+            )
+            self.jobdb.apply_status_changes(
+                [
+                    StatusChange(
+                        i,
+                        states.KILLED if i in kill_first else found[i]["Status"],
+                        states.DELETED,
+                        "Checking accounting",
+                    )
+                    for i in ids
+                ],
+                conn,
+            )
+        self.tqdb.delete_jobs(ids)
+        records = [LoggingRecord(i, states.KILLED, "Marked for termination", source=SOURCE) for i in kill_first]
+        records += [LoggingRecord(i, states.DELETED, "Checking accounting", source=SOURCE) for i in ids]
+        self.loggingdb.add_records(records)
+        return ids
+
+    # ---------------------------------------------------------------- reschedule
+    def reschedule(self, caller: Caller, job_ids: int | str | Iterable[int | str]) -> list[int]:
+        """Put jobs back into the queues; refused past MaxRescheduling reschedulings."""
+        ids = parse_job_ids(job_ids)
+        found = load_authorized(self.jobdb, caller, ids, ["Status", "RescheduleCounter"], write=True)
+        for job_id in ids:
+            states.check_transition(job_id, found[job_id]["Status"], states.RESCHEDULED)
+            count = int(found[job_id]["RescheduleCounter"])
+            if count >= self.max_rescheduling:
+                raise Conflict(
+                    f"job {job_id} was already rescheduled {count} times (MaxRescheduling = "
+                    f"{self.max_rescheduling}): submit it again instead"
+                )
+        descriptions: dict[int, JDL] = {}
+        for job_id in ids:
+            text = self.jobdb.get_jdl(job_id, original=True)
+            assert text is not None
+            descriptions[job_id] = JDL.parse(text)
+        self.tqdb.delete_jobs(ids)
+        for job_id in ids:
+            self.jobdb.reschedule(
+                job_id,
+                expected=found[job_id]["Status"],
+                cycle=int(found[job_id]["RescheduleCounter"]),
+                site=requested_site(descriptions[job_id]),
+            )
+        records = []
+        for job_id in ids:
+            records.append(LoggingRecord(job_id, states.RESCHEDULED, "Job Rescheduled", source=SOURCE))
+            records.append(LoggingRecord(job_id, states.RECEIVED, "Job Rescheduled", source=SOURCE))
+        self.loggingdb.add_records(records)
+        schedule(
+            self.jobdb,
+            self.loggingdb,
+            self.tqdb,
+            [
+                (
+                    job_id,
+                    descriptions[job_id],
+                    Owner(found[job_id]["Owner"], found[job_id]["OwnerGroup"], found[job_id]["VO"]),
+                )
+                for job_id in ids
+            ],
+            SOURCE,
+        )
+        return ids
+
+
+def _final_jdl(description: JDL, owner: Owner, job_id: int) -> str:
+    """The JDL stored for the job: the description plus what DIRAC adds (JobID, owner, VO)."""
+    final = description.copy()
+    final.set("JobID", job_id)
+    final.set("Owner", owner.owner)
+    final.set("OwnerGroup", owner.owner_group)
+    final.set("VirtualOrganization", owner.vo)
+    return final.to_text()

@@ -1,0 +1,106 @@
+"""Matcher logic: a pilot describes its resource and gets the best Waiting job, atomically.
+
+The job is claimed out of the TaskQueueDB (never handed to two pilots, see TaskQueueDB), moved
+Waiting -> Matched with a compare-and-set, logged, and the pilot is recorded in PilotAgentsDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dirac_core.auth.caller import Caller
+from dirac_core.db.jobdb import JobDB, StatusChange
+from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
+from dirac_core.db.pilotagentsdb import PilotAgentsDB
+from dirac_core.db.taskqueuedb import ResourceDescription, TaskQueueDB
+from dirac_core.errors import BadRequest, Conflict, NotFound
+from dirac_core.wms import states
+from dirac_core.wms.access import require_pilot
+
+
+def _as_tuple(value: Any, name: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise BadRequest(f"resource {name} must be a string or a list of strings")
+
+
+def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
+    """DIRAC's resource description (Site, GridCE, CPUTime, Platform, Tag, ...) -> ResourceDescription."""
+    cpu = description.get("CPUTime")
+    if isinstance(cpu, bool) or not isinstance(cpu, (int, float, str)):
+        raise BadRequest("resource description needs CPUTime (seconds the pilot can still run)")
+    try:
+        cpu_time = int(cpu)
+    except ValueError:
+        raise BadRequest(f"resource CPUTime = {cpu!r} is not a number of seconds") from None
+    if cpu_time <= 0:
+        raise BadRequest(f"resource CPUTime = {cpu_time}: give the seconds left, > 0")
+    site = description.get("Site", "")
+    if not isinstance(site, str):
+        raise BadRequest("resource Site must be one site name")
+    return ResourceDescription(
+        cpu_time=cpu_time,
+        site=site,
+        grid_ce=str(description.get("GridCE", "")),
+        platforms=_as_tuple(description.get("Platform", description.get("Platforms")), "Platform"),
+        job_types=_as_tuple(description.get("JobType", description.get("JobTypes")), "JobType"),
+        tags=_as_tuple(description.get("Tag", description.get("Tags")), "Tag"),
+        vos=_as_tuple(description.get("VO"), "VO"),
+        owner_groups=_as_tuple(description.get("OwnerGroup"), "OwnerGroup"),
+    )
+
+
+@dataclass
+class Matcher:
+    jobdb: JobDB
+    loggingdb: JobLoggingDB
+    tqdb: TaskQueueDB
+    pilotdb: PilotAgentsDB
+
+    def request_job(self, caller: Caller, description: Mapping[str, Any]) -> dict[str, Any] | None:
+        """DIRAC's requestJob: the matched job (JobID, JDL, owner, ...) or None when nothing fits."""
+        require_pilot(caller)
+        resource = resource_from_dict(description)
+        pilot_reference = str(description.get("PilotReference") or f"{caller.username}:unknown")
+        for _attempt in range(10):
+            claimed = self.tqdb.match_and_claim(resource)
+            if claimed is None:
+                return None
+            job_id, tq_id = claimed
+            try:
+                self.jobdb.apply_status_changes(
+                    [StatusChange(job_id, states.WAITING, states.MATCHED, "Assigned", site=resource.site or None)]
+                )
+            except Conflict:
+                continue  # killed or deleted after it was queued: it is out of the queue now, try the next
+            break
+        else:
+            return None
+        self.loggingdb.add_records([LoggingRecord(job_id, states.MATCHED, "Assigned", source="Matcher")])
+        attributes = self.jobdb.get_attributes([job_id], ["Owner", "OwnerGroup", "VO", "JobType"])[job_id]
+        pilot_id = self.pilotdb.record_match(
+            pilot_reference, job_id, tq_id, resource.site, str(attributes["VO"]), resource.grid_ce
+        )
+        return {
+            "JobID": job_id,
+            "JDL": self.jobdb.get_jdl(job_id) or "",
+            "Owner": attributes["Owner"],
+            "Group": attributes["OwnerGroup"],
+            "VO": attributes["VO"],
+            "JobType": attributes["JobType"],
+            "PilotID": pilot_id,
+            "TaskQueueID": tq_id,
+        }
+
+    def request_job_or_fail(self, caller: Caller, description: Mapping[str, Any]) -> dict[str, Any]:
+        """RPC flavour: DIRAC answers S_ERROR("No match found") when nothing fits."""
+        match = self.request_job(caller, description)
+        if match is None:
+            raise NotFound("No match found: no Waiting job fits this pilot's site, platform, tags and CPU time")
+        return match

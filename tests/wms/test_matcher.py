@@ -1,0 +1,111 @@
+"""Matcher on real databases: requirements, priorities, and no double matching under concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from dirac_core.errors import BadRequest, Forbidden, NotFound
+
+from .conftest import ALICE, BOB, PILOT, WMS
+
+
+def _submit(wms: WMS, extra: str = "", caller=ALICE) -> int:  # type: ignore[no-untyped-def]
+    cpu = "" if "CPUTime" in extra else "CPUTime = 3600;"
+    [job_id] = wms.manager.submit(caller, f'[ Executable = "x"; {cpu} {extra} ]')
+    return job_id
+
+
+def test_requirements_site_banned_platform_tags_cpu(wms: WMS) -> None:
+    at_a = _submit(wms, 'Site = "EGI.A.fr";')
+    not_a = _submit(wms, 'BannedSites = {"EGI.A.fr"};')
+    el9 = _submit(wms, 'Platform = "EL9";')
+    gpu = _submit(wms, 'Tags = {"GPU"};')
+    long = _submit(wms, "CPUTime = 200000;")
+    four = _submit(wms, "NumberOfProcessors = 4;")
+
+    def take(**resource: object) -> int | None:
+        match = wms.matcher.request_job(PILOT, {"CPUTime": 100000, **resource})
+        return None if match is None else int(match["JobID"])
+
+    assert take(Site="EGI.B.fr", Platform="EL8") == not_a
+    assert take(Site="EGI.B.fr", Platform="EL8") is None  # at_a wants A, el9 wants EL9, gpu wants a tag
+    assert take(Site="EGI.A.fr", Platform="EL8") == at_a
+    assert take(Site="EGI.B.fr", Platform=["EL8", "EL9"]) == el9
+    assert take(Site="EGI.B.fr", Tag=["4Processors"]) == four
+    assert take(Site="EGI.B.fr", Tag="GPU") == gpu
+    assert take(Site="EGI.B.fr") is None  # 200000 s do not fit in 100000 s
+    assert take(Site="EGI.B.fr", CPUTime=10**6) == long
+    assert wms.tqdb.queued_job_ids() == []
+    status = wms.monitoring.get_jobs_status(ALICE, [at_a, not_a])
+    assert {s["Status"] for s in status.values()} == {"Matched"}
+    assert wms.monitoring.get_job_attributes(ALICE, not_a, ["Site"])["Site"] == "EGI.B.fr"
+
+
+def test_priority_then_age_and_vo_filter(wms: WMS) -> None:
+    low = _submit(wms, "Priority = 1;")
+    high = _submit(wms, "Priority = 9;")
+    high_later = _submit(wms, "Priority = 9;")
+    order = [wms.matcher.request_job(PILOT, {"CPUTime": 86400})["JobID"] for _ in range(3)]  # type: ignore[index]
+    assert order == [high, high_later, low]
+    _submit(wms, caller=BOB)
+    assert wms.matcher.request_job(PILOT, {"CPUTime": 86400, "VO": "fg"}) is None
+
+
+def test_pilot_recorded_and_only_pilots_match(wms: WMS) -> None:
+    job_id = _submit(wms)
+    with pytest.raises(Forbidden):
+        wms.matcher.request_job(ALICE, {"CPUTime": 86400})
+    with pytest.raises(BadRequest, match="CPUTime"):
+        wms.matcher.request_job(PILOT, {"Site": "EGI.A.fr"})
+    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400, "Site": "EGI.A.fr", "PilotReference": "https://ce/1"})
+    assert match is not None and match["JobID"] == job_id and "Executable" in match["JDL"]
+    [pilot] = wms.pilotdb.pilots_for_job(job_id)
+    assert (pilot["PilotJobReference"], pilot["CurrentJobID"], pilot["InitialJobID"]) == (
+        "https://ce/1",
+        job_id,
+        job_id,
+    )
+    assert wms.pilotdb.jobs_for_pilot("https://ce/1") == [job_id]
+    with pytest.raises(NotFound, match="No match found"):
+        wms.matcher.request_job_or_fail(PILOT, {"CPUTime": 86400})
+
+
+def test_killed_job_is_never_matched(wms: WMS) -> None:
+    job_id = _submit(wms)
+    wms.manager.kill(ALICE, job_id)
+    assert wms.matcher.request_job(PILOT, {"CPUTime": 86400}) is None
+
+
+def test_concurrent_pilots_never_get_the_same_job(wms: WMS) -> None:
+    jobs = wms.manager.submit(ALICE, '[ Executable = "x"; CPUTime = 60; ]', copies=40)
+    results: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def pilot(n: int) -> None:
+        try:
+            while True:
+                match = wms.matcher.request_job(PILOT, {"CPUTime": 3600, "PilotReference": f"pilot-{n}"})
+                if match is None:
+                    return
+                with lock:
+                    results.append(int(match["JobID"]))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pilot, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    duplicates = [job for job, count in Counter(results).items() if count > 1]
+    assert duplicates == []
+    assert sorted(results) == sorted(jobs)
+    status = wms.monitoring.get_jobs_status(ALICE, jobs)
+    assert {s["Status"] for s in status.values()} == {"Matched"}
+    mapped = [job for n in range(8) for job in wms.pilotdb.jobs_for_pilot(f"pilot-{n}")]
+    assert sorted(mapped) == sorted(jobs)
