@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from dirac_core.auth.caller import Caller, Properties
-from dirac_core.db.engine import make_engine
+from dirac_core.db import jobdb as jobdb_module
+from dirac_core.db import jobloggingdb as jobloggingdb_module
+from dirac_core.db import pilotagentsdb as pilotagentsdb_module
+from dirac_core.db import sandboxmetadatadb as sandboxmetadatadb_module
+from dirac_core.db import taskqueuedb as taskqueuedb_module
+from dirac_core.db.engine import make_engine, mysql_driver
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.jobloggingdb import JobLoggingDB
 from dirac_core.db.pilotagentsdb import PilotAgentsDB
@@ -55,16 +61,66 @@ class WMS:
     backend: str
 
 
-@pytest.fixture
-def wms(db_url: str | URL, tmp_path: Path) -> Iterator[WMS]:
-    engines = {name: make_engine(url) for name, url in db_urls(db_url, tmp_path).items()}
+MODULES = (jobdb_module, jobloggingdb_module, taskqueuedb_module, sandboxmetadatadb_module, pilotagentsdb_module)
+
+
+@pytest.fixture(scope="session")
+def mariadb_wms_url() -> Iterator[URL]:
+    """One MariaDB database with the WMS tables, created once per session (table creation is the slow
+    part on MariaDB); each test starts from emptied tables (`_empty`)."""
+    name = f"test_wms_{secrets.token_hex(6)}"
+    admin = create_engine(_root_url())
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    try:
+        url = _root_url(name)
+        engine = make_engine(url)
+        for module in MODULES:
+            module.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+def _root_url(database: str | None = None) -> URL:
+    return URL.create(
+        f"mysql+{mysql_driver()}",
+        username="root",
+        password="",
+        host="127.0.0.1",
+        port=3306,
+        database=database,
+        query={"charset": "utf8mb4"},
+    )
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for module in MODULES:
+            for table in reversed(module.metadata.sorted_tables):
+                conn.execute(table.delete())
+        conn.execute(text("ALTER TABLE JobJDLs AUTO_INCREMENT = 1"))  # ids from 1 again, as in a fresh DB
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def wms(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WMS]:
+    if request.param == "sqlite":
+        engines = {name: make_engine(f"sqlite:///{tmp_path / (name + '.sqlite')}") for name in WMS_DBS}
+    else:
+        shared = make_engine(request.getfixturevalue("mariadb_wms_url"))
+        _empty(shared)
+        engines = dict.fromkeys(WMS_DBS, shared)
     jobdb = JobDB(engines["JobDB"])
     loggingdb = JobLoggingDB(engines["JobLoggingDB"])
     tqdb = TaskQueueDB(engines["TaskQueueDB"])
     sandboxdb = SandboxMetadataDB(engines["SandboxMetadataDB"])
     pilotdb = PilotAgentsDB(engines["PilotAgentsDB"])
-    for db in (jobdb, loggingdb, tqdb, sandboxdb, pilotdb):
-        db.create_tables()
+    if request.param == "sqlite":
+        for db in (jobdb, loggingdb, tqdb, sandboxdb, pilotdb):
+            db.create_tables()
     try:
         yield WMS(
             engines,
@@ -81,7 +137,7 @@ def wms(db_url: str | URL, tmp_path: Path) -> Iterator[WMS]:
             jobdb.engine.dialect.name,
         )
     finally:
-        for engine in engines.values():
+        for engine in set(engines.values()):
             engine.dispose()
 
 
