@@ -78,6 +78,7 @@ def contexts(tmp_path: Path) -> Iterator[dict[str, ComponentContext]]:
                 config, name, f"/Systems/WorkloadManagement/Test/Services/{name.split('/')[1]}", engine_factory
             )
             for name in all_components()
+            if name.startswith("WorkloadManagement/")
         }
     finally:
         for engine in engines.values():
@@ -119,7 +120,7 @@ SB = "/api/WorkloadManagement/SandboxStore"
 
 
 def test_components_declared_with_dirac_ports() -> None:
-    ports = {name: c.default_port for name, c in all_components().items()}
+    ports = {name: c.default_port for name, c in all_components().items() if name.startswith("WorkloadManagement/")}
     assert ports == {
         "WorkloadManagement/JobManager": 9132,
         "WorkloadManagement/JobMonitoring": 9130,
