@@ -62,9 +62,7 @@ def render_timeseries(ts: Mapping[str, Any], *, title: str = "", width: int = 90
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
-    ax.xaxis.set_major_formatter(
-        FuncFormatter(lambda x, _pos: datetime.fromtimestamp(x, UTC).strftime("%m-%d\n%H:%M"))
-    )
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: datetime.fromtimestamp(x, UTC).strftime("%m-%d\n%H:%M")))
     ax.set_ylabel(str(ts["value"]))
     ax.set_title(title or f"{ts['type']}: {ts['value']} by {ts['group_by']} ({granularity // 60} min bins, UTC)")
     if series:

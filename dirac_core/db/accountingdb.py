@@ -230,25 +230,33 @@ class AccountingDB(BaseDB):
     # -- raw records -------------------------------------------------------------------------
     def insert_records(self, tables: TypeTables, records: Sequence[Mapping[str, Any]]) -> int:
         """Insert validated records (key values as strings) in ONE transaction: all or nothing."""
+        return self.insert_bundle([(tables, records)])
+
+    def insert_bundle(self, bundle: Sequence[tuple[TypeTables, Sequence[Mapping[str, Any]]]]) -> int:
+        """Records of several types in ONE transaction (DIRAC's commitRegisters): all or nothing."""
+        total = 0
+        with self.engine.begin() as conn:
+            for tables, records in bundle:
+                total += self._insert(conn, tables, records)
+        return total
+
+    def _insert(self, conn: Connection, tables: TypeTables, records: Sequence[Mapping[str, Any]]) -> int:
         if not records:
             return 0
-        with self.engine.begin() as conn:
-            ids = {
-                key: self._key_ids(conn, tables.keys[key], {str(r[key]) for r in records})
-                for key in tables.atype.key_names
+        key_names = tables.atype.key_names
+        ids = {key: self._key_ids(conn, tables.keys[key], {str(r[key]) for r in records}) for key in key_names}
+        rows = [
+            {
+                **{key: ids[key][str(r[key])] for key in key_names},
+                **{v: float(r.get(v, 0)) for v in tables.atype.value_fields},
+                "startTime": int(r["startTime"]),
+                "endTime": int(r["endTime"]),
+                "bucketed": 0,
             }
-            rows = [
-                {
-                    **{key: ids[key][str(r[key])] for key in tables.atype.key_names},
-                    **{v: float(r.get(v, 0)) for v in tables.atype.value_fields},
-                    "startTime": int(r["startTime"]),
-                    "endTime": int(r["endTime"]),
-                    "bucketed": 0,
-                }
-                for r in records
-            ]
-            for start in range(0, len(rows), CHUNK):
-                conn.execute(insert(tables.records), rows[start : start + CHUNK])
+            for r in records
+        ]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(insert(tables.records), rows[start : start + CHUNK])
         return len(rows)
 
     def _key_ids(self, conn: Connection, table: Table, values: set[str]) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from dirac_core.errors import NotFound
 from dirac_core.server.component import Component
 
@@ -13,6 +15,7 @@ def all_components() -> dict[str, Component]:
     from dirac_core.services.framework_auth import AUTH
 
     components: list[Component] = [AUTH, CONFIGURATION_SERVER, *workload_management.components()]
+    components += importlib.import_module("dirac_core.services.accounting").components()
     return {component.name: component for component in components}
 
 
