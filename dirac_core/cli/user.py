@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from dirac_core import __version__
@@ -19,6 +21,7 @@ def _register() -> None:
 
     cli.add_command(login_command)
     cli.add_command(whoami_command)
+    cli.add_command(importlib.import_module("dirac_core.cli.accounting").accounting_group)
 
 
 def main() -> None:
