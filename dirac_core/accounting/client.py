@@ -6,7 +6,6 @@ with AccountingClient.from_config(use_certificate=True) as accounting:   # hosts
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -128,9 +127,15 @@ class AccountingClient:
         value: str = "entries",
     ) -> bytes:
         """The PNG bytes of a stacked time series plot."""
-        body = json.dumps(self._query(type_name, group_by, start, end, conditions, value)).encode()
-        with self._reports().stream("POST", "plot", content=body) as response:
+        query = self._query(type_name, group_by, start, end, conditions, value)
+        params: dict[str, Any] = {k: query[k] for k in ("type", "group_by", "start", "end", "value")}
+        params["condition"] = [f"{k}={v}" for k, vs in query["conditions"].items() for v in _listed(vs)]
+        with self._reports().stream("GET", "plot", params=params) as response:
             return b"".join(response.iter_bytes())
+
+
+def _listed(values: Any) -> list[Any]:
+    return list(values) if isinstance(values, list | tuple) else [values]
 
 
 class DataOperationRecorder:

@@ -46,6 +46,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.types import TypeEngine
 
 from dirac_core.accounting.types import AccountingType, full_name, get_type, split_full_name
@@ -180,7 +181,11 @@ class AccountingDB(BaseDB):
                     f"accounting type {row['name']} is registered with other fields ({existing.keyFields} / "
                     f"{existing.valueFields}): migrate its tables before changing the definition"
                 )
-        tables.metadata.create_all(self.engine, checkfirst=True)
+        try:
+            tables.metadata.create_all(self.engine, checkfirst=True)
+        except (OperationalError, ProgrammingError):
+            # Another DataStore created them between our check and our CREATE: check again.
+            tables.metadata.create_all(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
             # IGNORE: another DataStore may register the same type at the same moment.
             conn.execute(insert(ac_catalog_Types).prefix_with(self._ignore).values(row))

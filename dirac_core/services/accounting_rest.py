@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,7 @@ from dirac_core.accounting.report_generator import ReportGenerator, build_query
 from dirac_core.accounting.reports import ENTRIES, ReportQuery
 from dirac_core.auth.caller import Caller
 from dirac_core.auth.deps import current_caller
+from dirac_core.errors import BadRequest
 
 CallerDep = Depends(current_caller)
 TimeValue = str | int | float
@@ -79,5 +80,26 @@ def report_generator_router(generator: ReportGenerator) -> APIRouter:
     @router.post("/plot", response_class=Response, responses={200: {"content": {"image/png": {}}}})
     def plot(body: ReportRequest, _caller: Caller = CallerDep) -> Response:
         return Response(generator.plot(body.query(), body.value), media_type="image/png")
+
+    @router.get("/plot", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+    def plot_get(
+        type: str,
+        group_by: str,
+        start: str,
+        end: str,
+        value: str = ENTRIES,
+        condition: list[str] = Query(default=[], description="KEY=VALUE, repeatable"),
+        _caller: Caller = CallerDep,
+    ) -> Response:
+        """The same plot for a browser or curl: the report in query parameters."""
+        conditions: dict[str, list[str]] = {}
+        for pair in condition:
+            key, sep, item = pair.partition("=")
+            if not sep:
+                raise BadRequest(f"condition {pair!r}: write KEY=VALUE")
+            conditions.setdefault(key, []).append(item)
+        return Response(
+            generator.plot(build_query(type, group_by, start, end, conditions), value), media_type="image/png"
+        )
 
     return router
