@@ -52,9 +52,16 @@ def render_timeseries(ts: Mapping[str, Any], *, title: str = "", width: int = 90
     bottom = [0.0] * len(bins)
     for group, values in series.items():
         ax.bar(
-            bins, values, width=granularity * BAR_FRACTION, bottom=bottom, align="edge",
-            color=colors[group], label=group, linewidth=0, antialiased=False,
-        )  # fmt: skip
+            bins,
+            values,
+            width=granularity * BAR_FRACTION,
+            bottom=bottom,
+            align="edge",
+            color=colors[group],
+            label=group,
+            linewidth=0,
+            antialiased=False,  # crisp edges: one exact colour per group
+        )
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     top = max(bottom, default=0.0)
     ylim = (0.0, top * 1.05 if top > 0 else 1.0)

@@ -38,8 +38,13 @@ def accounting_group() -> None:
 @click.option("--end", default=None, help="ISO time, UTC (default: now).")
 @click.option("--condition", "conditions", multiple=True, help="KEY=VALUE filter (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a PNG plot (stacked time series) to this file.")  # fmt: skip
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a PNG plot (stacked time series) to this file.",
+)
 @click.option("--value", default="entries", show_default=True, help="Plotted value: entries or a value field.")
 @click.option("--cfg", "cfg_file", default=None, help="Client dirac.cfg (default $DIRAC_CFG or ~/.dirac/dirac.cfg).")
 def report_command(
