@@ -150,6 +150,21 @@ def build_type_tables(setup: str, atype: AccountingType) -> TypeTables:
     return TypeTables(full, atype, md, keys, records, buckets)
 
 
+def _all_tables(tables: TypeTables) -> list[Table]:
+    return [*(tables.keys[key] for key in tables.atype.key_names), tables.records, tables.buckets]
+
+
+def _indexes(tables: TypeTables) -> list[Index]:
+    return [index for table in _all_tables(tables) for index in sorted(table.indexes, key=lambda i: str(i.name))]
+
+
+def table_renames(old_setup: str, new_setup: str, atype: AccountingType) -> list[tuple[str, str]]:
+    """Tables then indexes of ``<old>_<Type>`` with their names under ``<new>_<Type>``, in the same order."""
+    old, new = build_type_tables(old_setup, atype), build_type_tables(new_setup, atype)
+    pairs = [(a.name, b.name) for a, b in zip(_all_tables(old), _all_tables(new), strict=True)]
+    return pairs + [(str(a.name), str(b.name)) for a, b in zip(_indexes(old), _indexes(new), strict=True)]
+
+
 class AccountingDB(BaseDB):
     metadata = metadata
 
@@ -231,6 +246,36 @@ class AccountingDB(BaseDB):
             setup, type_name = split_full_name(name)
             out.append(self.tables(setup, type_name))
         return out
+
+    def rename_setup(self, old_setup: str, new_setup: str) -> list[str]:
+        """Rename every ``<old>_<Type>`` to ``<new>_<Type>``: tables, their indexes, catalog rows.
+
+        Returns the new full names. Refused (409) when a ``<new>_<Type>`` is already registered."""
+        registered = self.registered_types()
+        types = [split_full_name(n)[1] for n in registered if split_full_name(n)[0] == old_setup]
+        clash = [t for t in types if full_name(new_setup, t) in registered]
+        if clash:
+            raise Conflict(f"setup {new_setup} already has accounting types {', '.join(clash)}: nothing renamed")
+        quote = self.engine.dialect.identifier_preparer.quote
+        with self.engine.begin() as conn:
+            for type_name in types:
+                atype = get_type(type_name)
+                old, new = build_type_tables(old_setup, atype), build_type_tables(new_setup, atype)
+                for old_table, new_table in zip(_all_tables(old), _all_tables(new), strict=True):
+                    conn.exec_driver_sql(f"ALTER TABLE {quote(old_table.name)} RENAME TO {quote(new_table.name)}")
+                for old_index, new_index in zip(_indexes(old), _indexes(new), strict=True):
+                    old_name, new_name = quote(str(old_index.name)), quote(str(new_index.name))
+                    if self.is_mysql:
+                        table = quote(new_index.table.name)  # type: ignore[union-attr]
+                        conn.exec_driver_sql(f"ALTER TABLE {table} RENAME INDEX {old_name} TO {new_name}")
+                    else:  # SQLite cannot rename an index: rebuild it under its new name
+                        conn.exec_driver_sql(f"DROP INDEX {old_name}")
+                        new_index.create(conn)
+                conn.execute(
+                    update(ac_catalog_Types).where(ac_catalog_Types.c.name == old.full_name).values(name=new.full_name)
+                )
+                self._tables.pop(old.full_name, None)
+        return [full_name(new_setup, t) for t in types]
 
     # -- raw records -------------------------------------------------------------------------
     def insert_records(self, tables: TypeTables, records: Sequence[Mapping[str, Any]]) -> int:

@@ -9,7 +9,7 @@ from dirac_core.accounting.bucketing import Bucketer
 from dirac_core.accounting.datastore import DataStore
 from dirac_core.accounting.reports import ReportQuery, Reports, summary_csv
 from dirac_core.accounting.types import JOB
-from dirac_core.db.accountingdb import AccountingDB
+from dirac_core.db.accountingdb import AccountingDB, table_renames
 from dirac_core.errors import BadRequest, Conflict, NotFound
 from tests.wms.conftest import ALICE, PILOT
 
@@ -166,3 +166,27 @@ def test_commit_registers_dirac_shape(acdb: AccountingDB) -> None:
     count = store.commit_registers(ALICE, [["Job", 100, 200, job_values], ["DataOperation", 100, 100, op_values]])
     assert count == 2
     assert acdb.count_records(acdb.tables(SETUP, "DataOperation")) == 1
+
+
+def test_rename_setup_keeps_the_data(acdb: AccountingDB) -> None:
+    """What the migration engine does when a Setup is renamed: every <Setup>_<Type> table follows."""
+    now = 1_800_000_000
+    h0 = _hour_start(now) - 3 * HOUR
+    DataStore(acdb, SETUP).commit(ALICE, "Job", [job(CPUTime=42, startTime=h0, endTime=h0 + 60)])
+    Bucketer(acdb, clock=lambda: now).run_once()
+    renames = table_renames(SETUP, "New-Setup", JOB)
+    assert (f"ac_bucket_{SETUP}_Job", "ac_bucket_New-Setup_Job") in renames
+    assert (f"ix_{SETUP}_Job_pending", "ix_New-Setup_Job_pending") in renames
+
+    assert sorted(acdb.rename_setup(SETUP, "New-Setup")) == ["New-Setup_DataOperation", "New-Setup_Job"]
+    names = set(inspect(acdb.engine).get_table_names())
+    assert not any(SETUP in name for name in names)
+    assert "ac_key_New-Setup_Job_Site" in names
+    rows = Reports(acdb, "New-Setup").summary(ReportQuery("Job", "user", h0, h0 + HOUR))["rows"]
+    assert [(r["User"], r["CPUTime"]) for r in rows] == [("alice", 42)]
+    with pytest.raises(NotFound):
+        Reports(acdb, SETUP).summary(ReportQuery("Job", "user", h0, h0 + HOUR))
+    # The old name can be registered afresh (index names do not clash), and renaming onto it is refused.
+    acdb.register_type(SETUP, JOB)
+    with pytest.raises(Conflict, match="already has accounting types Job"):
+        acdb.rename_setup("New-Setup", SETUP)
