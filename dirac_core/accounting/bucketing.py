@@ -7,6 +7,7 @@ age of the bucket (`AccountingType.buckets_length`), so recent data has fine res
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "Bucketing"
 DEFAULT_LEASE_SECONDS = 60.0
 BATCH = 5000
+DEFAULT_COMPACT_SECONDS = 3600.0
 
 
 def calculate_buckets(atype: AccountingType, start: int, end: int, now: int) -> list[tuple[int, float, int]]:
@@ -59,6 +61,28 @@ def bucket_rows(tables: TypeTables, records: list[Any], now: int) -> list[dict[s
             for i, value in enumerate(values):
                 acc[i] += value * proportion
             acc[-1] += proportion
+    return _rows(atype, sums)
+
+
+def compacted_rows(tables: TypeTables, buckets: list[Any], now: int) -> tuple[list[Any], list[dict[str, Any]]]:
+    """DIRAC's compactBuckets: buckets shorter than their age calls for, re-spread into longer ones.
+
+    Returns (the buckets to delete, the rows to add)."""
+    atype = tables.atype
+    old = [b for b in buckets if atype.bucket_length_for(now - b.startTime) > b.bucketLength]
+    sums: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0] * (len(atype.value_fields) + 1))
+    for bucket in old:
+        keys = tuple(int(getattr(bucket, key)) for key in atype.key_names)
+        end = bucket.startTime + bucket.bucketLength
+        for start, proportion, length in calculate_buckets(atype, bucket.startTime, end, now):
+            acc = sums[(start, length, *keys)]
+            for i, field in enumerate(atype.value_fields):
+                acc[i] += float(getattr(bucket, field)) * proportion
+            acc[-1] += float(bucket.entriesInBucket) * proportion
+    return old, _rows(atype, sums)
+
+
+def _rows(atype: AccountingType, sums: dict[tuple[int, ...], list[float]]) -> list[dict[str, Any]]:
     rows = []
     for ident, acc in sums.items():
         row: dict[str, Any] = {"startTime": ident[0], "bucketLength": ident[1]}
@@ -82,11 +106,14 @@ class Bucketer:
         owner: str | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
+        compact_seconds: float = DEFAULT_COMPACT_SECONDS,
     ) -> None:
         self.db = db
         self.owner = owner or default_owner()
         self.lease_seconds = lease_seconds
         self.clock = clock
+        self.compact_seconds = compact_seconds
+        self._last_compaction = clock()  # not at start: compaction is the slow, rare part
 
     def holds_lease(self) -> bool:
         return self.db.acquire_lease(LEASE_NAME, self.owner, self.clock(), self.lease_seconds) == self.owner
@@ -102,7 +129,31 @@ class Bucketer:
                 done += count
                 if count < batch:
                     break
+        if self.compact_seconds > 0 and self.clock() - self._last_compaction >= self.compact_seconds:
+            self.compact()
         return done
+
+    def compact(self, batch: int = BATCH) -> int:
+        """Merge buckets that aged into a longer bucket length (lease holder only); returns buckets merged."""
+        if not self.holds_lease():
+            return 0
+        now = int(self.clock())
+        self._last_compaction = now
+        merged = 0
+        for tables in self.db.all_tables():
+            steps = tables.atype.buckets_length
+            # Buckets older than step i-1's maximum age must be at least step i's length.
+            for (max_age, _short), (_age, length) in itertools.pairwise(steps):
+                while True:
+                    with self.db.engine.begin() as conn:
+                        candidates = self.db.short_buckets(conn, tables, now - max_age, length, batch)
+                        old, rows = compacted_rows(tables, candidates, now)
+                        self.db.delete_buckets(conn, tables, old)
+                        self.db.add_to_buckets(conn, tables, rows)
+                    merged += len(old)
+                    if len(candidates) < batch or not old:
+                        break
+        return merged
 
     def _bucket_batch(self, tables: TypeTables, batch: int) -> int:
         with self.db.engine.begin() as conn:

@@ -96,10 +96,11 @@ class DataStore:
         return {"runs_bucketing": self.bucketer is not None, "owner": me, "leader": holder, "is_leader": holder == me}
 
     def run_bucketing(self, caller: Caller) -> dict[str, Any]:
-        """One bucketing pass now (ServiceAdministrator): only the lease holder buckets."""
+        """One bucketing and compaction pass now (ServiceAdministrator): only the lease holder does it."""
         caller.require(Properties.SERVICE_ADMINISTRATOR)
         done = self.bucketer.run_once() if self.bucketer else 0
-        return {"bucketed": done, **self.bucketing_status()}
+        compacted = self.bucketer.compact() if self.bucketer else 0
+        return {"bucketed": done, "compacted": compacted, **self.bucketing_status()}
 
     def start_bucketing(self, interval: float) -> None:
         if self.bucketer is None or interval <= 0 or self._thread is not None:

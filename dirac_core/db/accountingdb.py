@@ -341,6 +341,25 @@ class AccountingDB(BaseDB):
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def short_buckets(
+        self, conn: Connection, tables: TypeTables, before: int, shorter_than: int, limit: int
+    ) -> list[Any]:
+        """Buckets starting before `before` and shorter than `shorter_than` seconds (to compact)."""
+        buckets = tables.buckets
+        query = (
+            select(buckets)
+            .where(and_(buckets.c.startTime < before, buckets.c.bucketLength < shorter_than))
+            .order_by(buckets.c.startTime)
+            .limit(limit)
+        )
+        return list(conn.execute(query).all())
+
+    def delete_buckets(self, conn: Connection, tables: TypeTables, rows: Sequence[Any]) -> None:
+        buckets = tables.buckets
+        keys = ["startTime", "bucketLength", *tables.atype.key_names]
+        for row in rows:
+            conn.execute(buckets.delete().where(and_(*(buckets.c[k] == getattr(row, k) for k in keys))))
+
     def mark_bucketed(self, conn: Connection, tables: TypeTables, ids: Sequence[int]) -> None:
         records = tables.records
         for start in range(0, len(ids), CHUNK):

@@ -5,6 +5,7 @@ CS options (``/Systems/Accounting/<Instance>/Services/DataStore``):
 * ``RunBucketing`` (yes): take part in the election of the one bucketing DataStore (``ac_Leases``);
 * ``BucketingInterval`` (30 s): how often the bucketing DataStore buckets pending records;
 * ``BucketingLease`` (120 s): how long a bucketer's lease lasts without renewal (> interval);
+* ``CompactInterval`` (3600 s): how often the bucketing DataStore merges aged buckets (0: never);
 * ``MaxRecordsPerCommit`` (10000).
 
 Both serve the Setup ``/DIRAC/Setup``: types are registered for it at start (tables ``<Setup>_<Type>``).
@@ -54,7 +55,11 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
     store = DataStore(
         db,
         setup_name(ctx.config),
-        bucketer=Bucketer(db, lease_seconds=lease) if run_bucketing else None,
+        bucketer=(
+            Bucketer(db, lease_seconds=lease, compact_seconds=_float_option(ctx, "CompactInterval", 3600.0))
+            if run_bucketing
+            else None
+        ),
         max_records=int(_float_option(ctx, "MaxRecordsPerCommit", MAX_RECORDS)),
     )
     store.register_types()

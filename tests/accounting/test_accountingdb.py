@@ -190,3 +190,34 @@ def test_rename_setup_keeps_the_data(acdb: AccountingDB) -> None:
     acdb.register_type(SETUP, JOB)
     with pytest.raises(Conflict, match="already has accounting types Job"):
         acdb.rename_setup("New-Setup", SETUP)
+
+
+def test_compaction_merges_aged_buckets(acdb: AccountingDB) -> None:
+    """DIRAC's compactBuckets: hour buckets become 4-hour buckets once older than 8 days; totals kept."""
+    t0 = 1_800_000_000 - 1_800_000_000 % (4 * HOUR)
+    now = [float(t0 + 5 * HOUR)]
+    bucketer = Bucketer(acdb, clock=lambda: now[0], compact_seconds=0)
+    records = [
+        job(User=u, CPUTime=c, startTime=t0 + h * HOUR + 10, endTime=t0 + h * HOUR + 70)
+        for u, c, h in (("alice", 100, 0), ("alice", 50, 1), ("bob", 30, 3), ("alice", 7, 4))
+    ]
+    DataStore(acdb, SETUP).commit(ALICE, "Job", records)
+    assert bucketer.run_once() == 4
+    tables = acdb.tables(SETUP, "Job")
+
+    def lengths() -> list[tuple[int, int]]:
+        with acdb.engine.connect() as conn:
+            rows = conn.execute(select(tables.buckets.c.startTime, tables.buckets.c.bucketLength)).all()
+        return sorted((int(r[0]) - t0, int(r[1])) for r in rows)
+
+    assert lengths() == [(0, HOUR), (HOUR, HOUR), (3 * HOUR, HOUR), (4 * HOUR, HOUR)]
+    assert bucketer.compact() == 0  # all young
+    now[0] += 9 * 86400  # nine days later the first four hours are one 4-hour bucket per user
+    assert bucketer.compact() == 4
+    assert lengths() == [(0, 4 * HOUR), (0, 4 * HOUR), (4 * HOUR, 4 * HOUR)]
+    query = ReportQuery("Job", "user", t0, t0 + 8 * HOUR)
+    assert {r["User"]: (r["entries"], r["CPUTime"]) for r in Reports(acdb, SETUP).summary(query)["rows"]} == {
+        "alice": (3, 157),
+        "bob": (1, 30),
+    }
+    assert Reports(acdb, SETUP).timeseries(query, "CPUTime")["series"] == {"alice": [150, 7], "bob": [30, 0]}
