@@ -13,6 +13,7 @@ Both serve the Setup ``/DIRAC/Setup``: types are registered for it at start (tab
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 from fastapi import APIRouter
@@ -64,6 +65,8 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
     )
     store.register_types()
     store.start_bucketing(interval)
+    # serve() returns after a graceful stop: hand the lease over at once instead of letting it expire.
+    atexit.register(store.stop_bucketing)
     return store
 
 

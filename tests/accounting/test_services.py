@@ -137,6 +137,26 @@ def test_pilot_jobs_appear_in_reports(instance: LocalInstance, tmp_path: Path) -
         Image.open(out).verify()
 
 
+def test_pilot_gateway_commit_registers_shape(instance: LocalInstance) -> None:
+    """What the HTTPS pilot gateway sends: RPC commitRegisters, naive UTC datetimes, empty JobGroup, pilot cert."""
+    inst = instance
+    end = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    start = end - timedelta(seconds=90)
+    values = ["alice", "dirac_user", "", "User", "Single", "unknown", "LCG.Gateway.org", "Done", "completed"]
+    values += [42, 42, 90, 0, 0, 0, 0, 0, 0, 0, 0]
+    with inst.client(DATA_STORE, cert=inst.host_cert("pilot.localhost")) as pilot:
+        assert pilot.rpc("commitRegisters", [["Job", start, end, values]]) == 1
+    with AccountingClient(report_generator=inst.client(REPORT_GENERATOR, user="alice")) as reports:
+
+        def gateway_site() -> list[tuple[float, float]]:
+            rows = reports.summary(
+                "Job", "site", start - timedelta(hours=2), end + timedelta(hours=2), {"Site": "LCG.Gateway.org"}
+            )["rows"]
+            return [(r["entries"], r["CPUTime"]) for r in rows]
+
+        assert _wait_for(gateway_site, [(1, 42)]) == [(1, 42)]
+
+
 def test_bad_input_is_refused_over_https(instance: LocalInstance) -> None:
     inst = instance
     before = _raw_count(inst, "Job")
