@@ -20,6 +20,7 @@ from dirac_core.errors import BadRequest
 
 ENTRIES = "entries"  # number of records (jobs, operations): DIRAC's entriesInBucket
 DIGITS = 6  # bucket sums are floats; the proportional split leaves noise below this
+MAX_BINS = 400  # time series bins per report (plots stay readable, replies small)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class Reports:
         with self.db.engine.connect() as conn:
             result = conn.execute(stmt).all()
         granularity = max((int(r[1]) for r in result), default=atype.buckets_length[0][1])
+        base = granularity
+        while len(range(query.start - query.start % granularity, query.end, granularity)) > MAX_BINS:
+            granularity += base  # a year at 15 minutes is 35k bars: widen to whole multiples
         first = query.start - query.start % granularity
         bins = list(range(first, query.end, granularity))
         series: dict[str, list[float]] = {}

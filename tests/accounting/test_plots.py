@@ -114,3 +114,13 @@ def test_number_of_jobs_plot_and_no_data(reports: Reports) -> None:
     empty = reports.timeseries(ReportQuery("Job", "site", H0 - 100 * HOUR, H0 - 90 * HOUR))
     assert empty["series"] == {}
     Image.open(io.BytesIO(render_timeseries(empty))).verify()
+
+
+def test_long_ranges_get_wider_bins(reports: Reports) -> None:
+    ts = reports.timeseries(ReportQuery("Job", "site", H0 - 1000 * HOUR, H0 + 1000 * HOUR), "CPUTime")
+    assert len(ts["bins"]) <= 400 and ts["granularity"] % HOUR == 0 and ts["granularity"] > HOUR
+    assert {site: sum(v) for site, v in ts["series"].items()} == {
+        "LCG.CERN.ch": 7500,
+        "LCG.IN2P3.fr": 2500,
+        "LCG.PIC.es": 5000,
+    }
