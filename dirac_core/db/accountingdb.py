@@ -21,6 +21,7 @@ Renaming a Setup renames every table whose name contains ``_<OldSetup>_`` right 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,9 @@ from sqlalchemy.types import TypeEngine
 from dirac_core.accounting.types import AccountingType, full_name, get_type, split_full_name
 from dirac_core.db.base import BaseDB
 from dirac_core.db.types import MYSQL_TABLE_ARGS, uint
-from dirac_core.errors import BadRequest, Conflict, NotFound
+from dirac_core.errors import BadRequest, Conflict, DiracError, NotFound
+
+log = logging.getLogger(__name__)
 
 MAX_IDENTIFIER = 64  # MariaDB's limit for table and index names
 CHUNK = 500
@@ -171,6 +174,7 @@ class AccountingDB(BaseDB):
     def __init__(self, engine: Any) -> None:
         super().__init__(engine)
         self._tables: dict[str, TypeTables] = {}
+        self._skipped: set[str] = set()
 
     @property
     def _ignore(self) -> str:
@@ -241,10 +245,17 @@ class AccountingDB(BaseDB):
         return tables
 
     def all_tables(self) -> list[TypeTables]:
+        """Every registered type dirac_core knows; others (e.g. DIRAC's Pilot, WMSHistory kept from a
+        migrated DB) are skipped with a warning rather than stopping the bucketing of the rest."""
         out = []
         for name in self.registered_types():
-            setup, type_name = split_full_name(name)
-            out.append(self.tables(setup, type_name))
+            try:
+                setup, type_name = split_full_name(name)
+                out.append(self.tables(setup, type_name))
+            except DiracError as exc:
+                if name not in self._skipped:
+                    log.warning("accounting type %s skipped: %s", name, exc)
+                    self._skipped.add(name)
         return out
 
     def rename_setup(self, old_setup: str, new_setup: str) -> list[str]:

@@ -221,3 +221,22 @@ def test_compaction_merges_aged_buckets(acdb: AccountingDB) -> None:
         "bob": (1, 30),
     }
     assert Reports(acdb, SETUP).timeseries(query, "CPUTime")["series"] == {"alice": [150, 7], "bob": [30, 0]}
+
+
+def test_unknown_catalog_types_do_not_stop_bucketing(acdb: AccountingDB) -> None:
+    """A DB migrated from DIRAC may list types dirac_core does not define (Pilot, WMSHistory...)."""
+    from dirac_core.db.accountingdb import ac_catalog_Types
+
+    with acdb.engine.begin() as conn:
+        conn.execute(
+            ac_catalog_Types.insert().values(
+                name="LHCb-Production_WMSHistory",
+                keyFields="Status",
+                valueFields="Jobs",
+                bucketsLength="[[86400, 900]]",
+            )
+        )
+    now = 1_800_000_000
+    DataStore(acdb, SETUP).commit(ALICE, "Job", [job(startTime=now - 100, endTime=now - 50)])
+    assert Bucketer(acdb, clock=lambda: now).run_once() == 1
+    assert sorted(t.full_name for t in acdb.all_tables()) == [f"{SETUP}_DataOperation", f"{SETUP}_Job"]
