@@ -156,8 +156,10 @@ class DataOperationRecorder:
         max_delay: float = 30.0,
         max_buffer: int = 10000,
         clock: Callable[[], float] = time.time,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._commit = commit
+        self._on_close = on_close
         self.site = site
         self.protocol = protocol
         self.batch_size = batch_size
@@ -228,7 +230,13 @@ class DataOperationRecorder:
         return len(batch)
 
     def close(self) -> None:
+        """Send what is left, then release the connection (if the owner gave `on_close`)."""
         self.flush()
+        if self._on_close is not None:
+            try:
+                self._on_close()
+            except Exception:
+                log.exception("closing the DataOperation recorder failed")
 
     @property
     def pending(self) -> int:

@@ -14,17 +14,20 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from dirac_core.accounting.catalog_hook import catalog_recorder
 from dirac_core.accounting.client import DATA_STORE, REPORT_GENERATOR, AccountingClient, DataOperationRecorder
 from dirac_core.accounting.pilot import commit_job_accounting
 from dirac_core.accounting.plots import read_plot_description
 from dirac_core.client.http import ServiceClient
 from dirac_core.client.login import StoredToken, save_token
+from dirac_core.config.cfg import Config
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
 from dirac_core.errors import BadRequest, NotFound, Unauthorized
 from dirac_core.pilot.executor import Outcome
 from dirac_core.pilot.gateway import MatchedJob
 from dirac_core.pilot.loop import _commit_accounting
+from dirac_core.server.component import ComponentContext
 from tests.support.instance import DIRAC_CORE, ROOT, LocalInstance, running_instance, subprocess_env
 
 FAST_BUCKETING = {
@@ -264,3 +267,30 @@ def test_catalog_operations_and_cli(instance: LocalInstance, tmp_path: Path, mon
     )
     assert json_run.returncode == 0, json_run.stderr
     assert {r["User"] for r in json.loads(json_run.stdout)["rows"]} == {"alice", "bob"}
+
+
+def test_catalog_recorder_factory(instance: LocalInstance, tmp_path: Path) -> None:
+    """``OperationRecorder = dirac_core.accounting.catalog_hook:catalog_recorder`` in a catalog service."""
+    inst = instance
+    extra = tmp_path / "catalog.cfg"
+    extra.write_text(
+        "LocalSite\n{\n  Site = DIRAC.Catalog.org\n}\nSystems\n{\n  DataManagement\n  {\n    Local\n    {\n"
+        "      Services\n      {\n        FileCatalog\n        {\n          AccountingFlushSeconds = 0.5\n"
+        "        }\n      }\n    }\n  }\n}\n"
+    )
+    config = Config.from_files([inst.cfg_file, extra])
+    section = "/Systems/DataManagement/Local/Services/FileCatalog"
+    ctx = ComponentContext(config, "DataManagement/FileCatalog", section, engine_factory=lambda *_a: None)  # type: ignore[arg-type,return-value]
+    recorder = catalog_recorder(ctx)
+    recorder.record("mkdir", "bob", "dirac_user", "", 1, 0, 1, 0)
+    recorder.record("addFile", "bob", "dirac_user", "SE-C", 3, 300, 3, 0)
+    start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1)
+    with AccountingClient(report_generator=inst.client(REPORT_GENERATOR, user="alice")) as reports:
+
+        def at_catalog_site() -> dict[str, float]:
+            rows = reports.summary("DataOperation", "operation", start, end, {"ExecutionSite": "DIRAC.Catalog.org"})
+            return {r["OperationType"]: r["TransferTotal"] for r in rows["rows"]}
+
+        assert _wait_for(at_catalog_site, {"addFile": 3, "mkdir": 1}) == {"addFile": 3, "mkdir": 1}
+    assert recorder.pending == 0 and recorder.sent == 2
+    recorder.close()
