@@ -1,7 +1,8 @@
 """Reports over the buckets of AccountingDB: totals grouped by one key field, CSV, and time series.
 
-A report covers the buckets whose start lies in ``[start, end)`` (epoch seconds, UTC): records are
-in reports once the bucketing DataStore has bucketed them, as in DIRAC.
+A report covers the buckets that overlap ``[start, end)`` (epoch seconds, UTC), each counted whole:
+the bucket is the finest resolution kept. Records are in reports once the bucketing DataStore has
+bucketed them, as in DIRAC.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class Reports:
 
     def _where(self, tables: TypeTables, query: ReportQuery) -> Any:
         buckets = tables.buckets
-        clauses = [buckets.c.startTime >= query.start, buckets.c.startTime < query.end]
+        # Buckets overlapping the range, counted whole: a bucket is the finest resolution there is.
+        clauses = [buckets.c.startTime < query.end, buckets.c.startTime + buckets.c.bucketLength > query.start]
         for name, values in query.conditions.items():
             key = tables.atype.key_field(name)
             if isinstance(values, str):
@@ -109,7 +111,7 @@ class Reports:
         bins = list(range(first, query.end, granularity))
         series: dict[str, list[float]] = {}
         for start, _length, group, total in result:
-            index = (int(start) - first) // granularity
+            index = min(max((int(start) - first) // granularity, 0), len(bins) - 1)
             values = series.setdefault(str(group), [0.0] * len(bins))
             values[index] += float(total or 0)
         for values in series.values():
