@@ -82,9 +82,10 @@ def _pilot(inst: LocalInstance, site: str, *extra: str) -> int:
 def test_jobs_run_by_pilots_appear_in_reports(instance: LocalInstance, tmp_path: Path) -> None:
     inst = instance
     started = datetime.now(UTC) - timedelta(minutes=5)
-    with JobsClient(inst.cfg_file, token=inst.token("alice")) as alice, JobsClient(
-        inst.cfg_file, token=inst.token("bob")
-    ) as bob:
+    with (
+        JobsClient(inst.cfg_file, token=inst.token("alice")) as alice,
+        JobsClient(inst.cfg_file, token=inst.token("bob")) as bob,
+    ):
         ids = alice.submit(_jdl(tmp_path / "a", "ok", OK_SH, "analysis"), bulk=3)
         ids += alice.submit(_jdl(tmp_path / "a", "fail", FAIL_SH, "analysis"))
         ids += bob.submit(_jdl(tmp_path / "b", "ok", OK_SH, "simulation"), bulk=2)
