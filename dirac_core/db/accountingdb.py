@@ -53,7 +53,7 @@ from sqlalchemy.types import TypeEngine
 from dirac_core.accounting.types import AccountingType, full_name, get_type, split_full_name
 from dirac_core.db.base import BaseDB
 from dirac_core.db.types import MYSQL_TABLE_ARGS, uint
-from dirac_core.errors import BadRequest, Conflict, DiracError, NotFound
+from dirac_core.errors import BadRequest, Conflict, DiracError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -324,19 +324,26 @@ class AccountingDB(BaseDB):
         found = self._lookup(conn, table, values)
         missing = values - found.keys()
         if missing:
-            # IGNORE: another DataStore may add the same value meanwhile.
+            # IGNORE: another DataStore may add the same value meanwhile; sorted, so that concurrent
+            # commits take the unique-key locks in the same order.
             conn.execute(insert(table).prefix_with(self._ignore), [{"value": v} for v in sorted(missing)])
-            found.update(self._lookup(conn, table, missing))
+            # A locking read sees rows committed after this transaction's snapshot (MariaDB's
+            # REPEATABLE READ would otherwise hide a value another commit just added).
+            found.update(self._lookup(conn, table, missing, locking=True))
+        if len(found) != len(values):
+            raise ServiceUnavailable(f"{table.name}: key values changed during the commit: send the records again")
         return found
 
     @staticmethod
-    def _lookup(conn: Connection, table: Table, values: Iterable[str]) -> dict[str, int]:
+    def _lookup(conn: Connection, table: Table, values: Iterable[str], *, locking: bool = False) -> dict[str, int]:
         ordered = sorted(values)
         found: dict[str, int] = {}
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
-            rows = conn.execute(select(table.c.value, table.c.id).where(table.c.value.in_(chunk)))
-            found.update({row.value: int(row.id) for row in rows})
+            query = select(table.c.value, table.c.id).where(table.c.value.in_(chunk))
+            if locking:
+                query = query.with_for_update(read=True)
+            found.update({row.value: int(row.id) for row in conn.execute(query)})
         return found
 
     def pending_records(self, conn: Connection, tables: TypeTables, limit: int) -> list[Any]:

@@ -240,3 +240,29 @@ def test_unknown_catalog_types_do_not_stop_bucketing(acdb: AccountingDB) -> None
     DataStore(acdb, SETUP).commit(ALICE, "Job", [job(startTime=now - 100, endTime=now - 50)])
     assert Bucketer(acdb, clock=lambda: now).run_once() == 1
     assert sorted(t.full_name for t in acdb.all_tables()) == [f"{SETUP}_DataOperation", f"{SETUP}_Job"]
+
+
+def test_concurrent_commits_with_new_key_values(acdb: AccountingDB) -> None:
+    """Several DataStore threads adding the same new key values at once: every record stored, no error."""
+    import threading
+
+    store = DataStore(acdb, SETUP)
+    errors: list[str] = []
+
+    def worker() -> None:
+        for round_ in range(12):
+            try:
+                store.commit(ALICE, "Job", [job(Site=f"S{round_}-{i}", User=f"u{round_}") for i in range(5)])
+            except Exception as exc:
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    tables = acdb.tables(SETUP, "Job")
+    assert acdb.count_records(tables) == 4 * 12 * 5
+    with acdb.engine.connect() as conn:
+        assert len(conn.execute(select(tables.keys["Site"])).all()) == 12 * 5
