@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,19 @@ def test_proportions_sum_to_one_across_length_changes() -> None:
     assert lengths == {3600, 4 * 3600, 86400, 2 * 86400, 604800}
     starts = [s for s, _p, _l in buckets]
     assert starts == sorted(starts)
+
+
+def test_local_instance_wires_the_catalog_recorder(tmp_path: Path) -> None:
+    """`dirac-core up` with a FileCatalog and a DataStore: catalog operations become DataOperation records."""
+    from dirac_core.config.cfg import Config
+    from dirac_core.server.component import Component
+    from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
+
+    layout = LocalLayout(tmp_path)
+    prepare_credentials(layout)
+    both = [Component("DataManagement/FileCatalog", 9197), Component("Accounting/DataStore", 9133)]
+    config = Config.from_text(local_config_text(layout, both, {}))
+    option = "/Systems/DataManagement/Local/Services/FileCatalog/OperationRecorder"
+    assert config.get(option) == "dirac_core.accounting.catalog_hook:catalog_recorder"
+    alone = Config.from_text(local_config_text(layout, both[:1], {}))
+    assert not alone.has(option)
