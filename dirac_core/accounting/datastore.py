@@ -14,12 +14,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from dirac_core.accounting.bucketing import LEASE_NAME, Bucketer
 from dirac_core.accounting.records import MAX_RECORDS, from_values_list, validate_records
 from dirac_core.accounting.types import BUILTIN_TYPES, get_type
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.db.accountingdb import AccountingDB, TypeTables
-from dirac_core.errors import BadRequest, PayloadTooLarge
+from dirac_core.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,29 @@ class DataStore:
         self.max_records = max_records
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._registered = False
 
     def register_types(self) -> list[str]:
         """Make sure every built-in type has its tables for this Setup (idempotent)."""
-        return [self.db.register_type(self.setup, atype).full_name for atype in BUILTIN_TYPES.values()]
+        try:
+            names = [self.db.register_type(self.setup, atype).full_name for atype in BUILTIN_TYPES.values()]
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(
+                f"AccountingDB is not ready ({type(exc).__name__}): run `dirac-core db init AccountingDB`"
+            ) from exc
+        self._registered = True
+        return names
+
+    def try_register_types(self) -> None:
+        """At start: a DB without schema yet is reported, not fatal (the first commit retries)."""
+        try:
+            self.register_types()
+        except ServiceUnavailable as exc:
+            log.warning("%s", exc)
 
     def _tables(self, type_name: Any) -> TypeTables:
+        if not self._registered:
+            self.register_types()
         if not isinstance(type_name, str):
             raise BadRequest(f"accounting type must be a name such as Job, got {type_name!r}")
         get_type(type_name)  # 404 naming the known types
@@ -118,11 +137,15 @@ class DataStore:
 
     def _loop(self, interval: float) -> None:
         assert self.bucketer is not None
+        last_error = ""
         while not self._stop.is_set():
             try:
                 done = self.bucketer.run_once()
+                last_error = ""
                 if done:
                     log.info("bucketed %d accounting record(s)", done)
-            except Exception:  # a DB hiccup must not end the loop; the next pass retries
-                log.exception("accounting bucketing pass failed")
+            except Exception as exc:  # a DB hiccup must not end the loop; the next pass retries
+                if str(exc) != last_error:  # once per distinct problem, not every interval
+                    log.exception("accounting bucketing pass failed")
+                    last_error = str(exc)
             self._stop.wait(interval)

@@ -47,7 +47,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql, sqlite
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
 from dirac_core.accounting.types import AccountingType, full_name, get_type, split_full_name
@@ -218,8 +218,13 @@ class AccountingDB(BaseDB):
 
     def registered_types(self) -> dict[str, dict[str, Any]]:
         """``ac_catalog_Types`` as {full name: {keyFields, valueFields, bucketsLength}}."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(ac_catalog_Types).order_by(ac_catalog_Types.c.name)).all()
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(ac_catalog_Types).order_by(ac_catalog_Types.c.name)).all()
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(
+                f"AccountingDB is not ready ({type(exc).__name__}): run `dirac-core db init AccountingDB`"
+            ) from exc
         return {
             row.name: {
                 "keyFields": row.keyFields.split(","),

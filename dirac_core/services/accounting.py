@@ -63,7 +63,7 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
         ),
         max_records=int(_float_option(ctx, "MaxRecordsPerCommit", MAX_RECORDS)),
     )
-    store.register_types()
+    store.try_register_types()
     store.start_bucketing(interval)
     # serve() returns after a graceful stop: hand the lease over at once instead of letting it expire.
     atexit.register(store.stop_bucketing)

@@ -122,3 +122,24 @@ def test_local_instance_wires_the_catalog_recorder(tmp_path: Path) -> None:
     assert config.get(option) == "dirac_core.accounting.catalog_hook:catalog_recorder"
     alone = Config.from_text(local_config_text(layout, both[:1], {}))
     assert not alone.has(option)
+
+
+def test_datastore_before_db_init(tmp_path: Path) -> None:
+    """A DataStore started before `dirac-core db init` answers 503 naming the fix, then works after it."""
+    from dirac_core.accounting.datastore import DataStore
+    from dirac_core.accounting.reports import ReportQuery, Reports
+    from dirac_core.db.accountingdb import AccountingDB
+    from dirac_core.db.engine import make_engine
+    from dirac_core.errors import ServiceUnavailable
+    from tests.wms.conftest import ALICE
+
+    db = AccountingDB(make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    store = DataStore(db, "Test-Setup")
+    store.try_register_types()  # logged, not fatal
+    with pytest.raises(ServiceUnavailable, match="dirac-core db init AccountingDB"):
+        store.commit(ALICE, "Job", [job()])
+    with pytest.raises(ServiceUnavailable, match="dirac-core db init AccountingDB"):
+        Reports(db, "Test-Setup").summary(ReportQuery("Job", "site", 0, 10))
+    db.create_tables()
+    assert store.commit(ALICE, "Job", [job()]) == 1
+    db.engine.dispose()
