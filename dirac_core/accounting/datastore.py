@@ -42,9 +42,15 @@ class DataStore:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registered = False
+        # Request threads of one DataStore must not race each other through CREATE TABLE.
+        self._register_lock = threading.Lock()
 
     def register_types(self) -> list[str]:
         """Make sure every built-in type has its tables for this Setup (idempotent)."""
+        with self._register_lock:
+            return self._register_types_locked()
+
+    def _register_types_locked(self) -> list[str]:
         try:
             names = [self.db.register_type(self.setup, atype).full_name for atype in BUILTIN_TYPES.values()]
         except SQLAlchemyError as exc:
