@@ -15,10 +15,12 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from dirac_core.cli.fc import fc as fc_group
     from dirac_core.cli.login import login_command, whoami_command
 
     cli.add_command(login_command)
     cli.add_command(whoami_command)
+    cli.add_command(fc_group)
 
 
 def main() -> None:
