@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
+from dirac_core.catalog import sql
 from dirac_core.catalog.directories import Directories
 from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
@@ -79,7 +80,7 @@ class Files:
             heads = {lfn.parent(e.path) for e in entries.values()}
             rows, denied_dirs = self.store.make_dirs(conn, caller, heads)
             denied = self.store.may_write(caller, rows, (e.path for e in entries.values()))
-            as_dirs = self.store.dir_ids(conn, (e.path for e in entries.values()))
+            as_dirs = self.store.subdirectories(conn, [row.dir_id for row in rows.values()])
             existing = self.store.find_files(conn, (e.path for e in entries.values()))
             existing_info = self._info(conn, [row.file_id for row in existing.values()])
             new: dict[str, _Entry] = {}
@@ -136,51 +137,32 @@ class Files:
             return
         uid, gid = self.store.caller_ids(caller)
         mode = FILE_MODE & ~self.store.umask(caller)
-        now = utcnow()
+        now = utcnow().strftime("%Y-%m-%d %H:%M:%S")
         file_rows = []
         for entry in entries:
             head, name = lfn.split(entry.path)
-            file_rows.append(
-                {
-                    "DirID": rows[head].dir_id,
-                    "FileName": name,
-                    "Size": entry.size,
-                    "UID": uid,
-                    "GID": gid,
-                    "Status": DEFAULT_STATUS,
-                }
-            )
-        conn.execute(insert(FC_Files), file_rows)
+            file_rows.append((rows[head].dir_id, name, entry.size, uid, gid, DEFAULT_STATUS))
+        sql.insert_many(conn, "FC_Files", ("DirID", "FileName", "Size", "UID", "GID", "Status"), file_rows)
         ids = self.store.find_files(conn, (entry.path for entry in entries))
         info_rows = []
         replica_rows = []
         for entry in entries:
             file_id = ids[entry.path].file_id
-            info_rows.append(
-                {
-                    "FileID": file_id,
-                    "GUID": entry.guid,
-                    "Checksum": entry.checksum,
-                    "ChecksumType": entry.checksum_type,
-                    "Type": "File",
-                    "Mode": mode,
-                    "CreationDate": now,
-                    "ModificationDate": now,
-                }
-            )
+            info_rows.append((file_id, entry.guid, entry.checksum, entry.checksum_type, "File", mode, now, now))
             if entry.se:
-                replica_rows.append(
-                    {
-                        "FileID": file_id,
-                        "SEID": se_ids[entry.se],
-                        "Status": DEFAULT_STATUS,
-                        "PFN": entry.pfn,
-                        "CreationDate": now,
-                    }
-                )
-        conn.execute(insert(FC_FileInfo), info_rows)
-        if replica_rows:
-            conn.execute(insert(FC_Replicas), replica_rows)
+                replica_rows.append((file_id, se_ids[entry.se], DEFAULT_STATUS, entry.pfn, now))
+        info_columns = (
+            "FileID",
+            "GUID",
+            "Checksum",
+            "ChecksumType",
+            "Type",
+            "Mode",
+            "CreationDate",
+            "ModificationDate",
+        )
+        sql.insert_many(conn, "FC_FileInfo", info_columns, info_rows)
+        sql.insert_many(conn, "FC_Replicas", ("FileID", "SEID", "Status", "PFN", "CreationDate"), replica_rows)
 
     def _record(
         self,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from dirac_core.db.filecatalogdb import MAX_PATH
 from dirac_core.errors import BadRequest
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Anything that may need a closer look: control characters, '//', '/./', '/../', a trailing '/.' or '/..'.
+_SUSPECT = re.compile(r"[\x00-\x1f\x7f]|//|/\.\.?(?:/|$)")
 
 
 def check_path(path: object) -> str:
@@ -15,10 +20,12 @@ def check_path(path: object) -> str:
     if not path.startswith("/"):
         raise BadRequest(f"path {path!r} is not absolute: LFNs start with /")
     if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/")
+        path = path.rstrip("/") or "/"
     if len(path) > MAX_PATH:
         raise BadRequest(f"path {path[:40]!r}... is {len(path)} characters long: the limit is {MAX_PATH}")
-    if any(ord(char) < 32 or char == "\x7f" for char in path):
+    if _SUSPECT.search(path) is None:  # the common case: one regex scan
+        return path
+    if _CONTROL.search(path):
         raise BadRequest(f"path {path!r} contains control characters: use printable characters only")
     if path != "/":
         for part in path[1:].split("/"):

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
+from dirac_core.catalog import sql
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
-from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_Files, FC_Replicas
+from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_Replicas
 from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden
 
@@ -36,25 +37,20 @@ class Replicas:
             head, _, name = path.rpartition("/")
             by_dir.setdefault(head or "/", {})[name] = path
         found: dict[str, dict[str, str]] = {}
-        f, r = FC_Files, FC_Replicas
+        query = (
+            "SELECT f.DirID, f.FileName, r.SEID, r.PFN, r.Status FROM FC_Files f "
+            "LEFT JOIN FC_Replicas r ON r.FileID = f.FileID WHERE "
+        )
+        se_name = self.store.se_name
         with self.store.engine.connect() as conn:
             dir_ids = self.store.dir_ids(conn, by_dir)
-            pairs = [(dir_ids[head], head, name) for head, names in by_dir.items() if head in dir_ids for name in names]
-            for part in chunks(pairs, self.store.chunk):
-                head_of = {dir_id: head for dir_id, head, _name in part}
-                query = (
-                    select(f.c.DirID, f.c.FileName, r.c.SEID, r.c.PFN, r.c.Status)
-                    .select_from(f)
-                    .outerjoin(r, r.c.FileID == f.c.FileID)
-                    .where(f.c.DirID.in_(list(head_of)), f.c.FileName.in_([p[2] for p in part]))
-                )
-                for dir_id, name, se_id, pfn, status in conn.execute(query):
-                    wanted = by_dir[head_of[dir_id]].get(name)
-                    if wanted is None:  # same name in another requested directory
-                        continue
-                    replicas = found.setdefault(wanted, {})
+            names_of = {dir_ids[head]: by_dir[head] for head in by_dir if head in dir_ids}
+            lists = {dir_id: list(names) for dir_id, names in names_of.items()}
+            for where, params in sql.per_directory(conn, lists, self.store.chunk):
+                for dir_id, name, se_id, pfn, status in sql.rows(conn, query + where, params):
+                    replicas = found.setdefault(names_of[dir_id][name], {})
                     if se_id is not None and (all_status or status in VISIBLE):
-                        replicas[self.store.se_name(se_id)] = pfn
+                        replicas[se_name(se_id)] = pfn
         successful: dict[str, Any] = {}
         for raw, path in good.items():
             if path in found:

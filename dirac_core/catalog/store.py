@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
+from dirac_core.catalog import sql
 from dirac_core.catalog.hooks import NullRecorder, OperationRecorder
 from dirac_core.catalog.permissions import DEFAULT_UMASK, DIR_MODE, WRITE, Owner, UmaskPolicy, allowed, is_admin
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,
-    FC_Files,
     FC_Groups,
     FC_StorageElements,
     FC_Users,
@@ -238,6 +238,14 @@ class CatalogStore:
         self._remember_dirs({path: known[path] for path in missing if path in known})
         return known
 
+    def subdirectories(self, conn: Connection, dir_ids: Sequence[int]) -> set[str]:
+        """Full names of the subdirectories of `dir_ids` (to refuse a file named like a directory)."""
+        names: set[str] = set()
+        for part in chunks(sorted(set(dir_ids)), self.chunk):
+            query = select(FC_DirectoryList.c.Name).where(FC_DirectoryList.c.Parent.in_(part))
+            names.update(name for (name,) in conn.execute(query))
+        return names
+
     def _remember_dirs(self, found: dict[str, int]) -> None:
         if not found:
             return
@@ -325,34 +333,20 @@ class CatalogStore:
 
     # ------------------------------------------------------------------------------- files
     def find_files(self, conn: Connection, lfns: Iterable[str]) -> dict[str, FileRow]:
-        """Rows of the existing files among `lfns` (normalised paths)."""
+        """Rows of the existing files among `lfns` (normalised paths): one exact SELECT per batch."""
         by_dir: dict[str, list[str]] = {}
         for path in set(lfns):
             head, name = lfn.split(path)
             by_dir.setdefault(head, []).append(name)
         dir_ids = self.dir_ids(conn, by_dir)
-        pairs = [(dir_ids[head], head, name) for head, names in by_dir.items() if head in dir_ids for name in names]
+        heads = {dir_ids[head]: head for head in by_dir if head in dir_ids}
+        names_by_id = {dir_id: by_dir[head] for dir_id, head in heads.items()}
         found: dict[str, FileRow] = {}
-        cols = (
-            FC_Files.c.FileID,
-            FC_Files.c.DirID,
-            FC_Files.c.FileName,
-            FC_Files.c.Size,
-            FC_Files.c.UID,
-            FC_Files.c.GID,
-            FC_Files.c.Status,
-        )
-        for part in chunks(pairs, self.chunk):
-            heads = {dir_id: head for dir_id, head, _name in part}
-            wanted = {(dir_id, name) for dir_id, _head, name in part}
-            query = select(*cols).where(
-                FC_Files.c.DirID.in_(sorted(heads)), FC_Files.c.FileName.in_(sorted({p[2] for p in part}))
-            )
-            for row in conn.execute(query):
-                key = (int(row[1]), row[2])
-                if key in wanted:
-                    path = lfn.child_prefix(heads[key[0]]) + row[2]
-                    found[path] = FileRow(int(row[0]), key[0], path, int(row[3]), int(row[4]), int(row[5]), row[6])
+        query = "SELECT f.FileID, f.DirID, f.FileName, f.Size, f.UID, f.GID, f.Status FROM FC_Files f WHERE "
+        for where, params in sql.per_directory(conn, names_by_id, self.chunk):
+            for file_id, dir_id, name, size, uid, gid, status in sql.rows(conn, query + where, params):
+                path = lfn.child_prefix(heads[dir_id]) + name
+                found[path] = FileRow(int(file_id), int(dir_id), path, int(size), int(uid), int(gid), status)
         return found
 
     def may_write(self, caller: Caller, rows: dict[str, DirRow], paths: Iterable[str]) -> dict[str, str]:
