@@ -112,16 +112,16 @@ def main() -> None:
 
                 raw_select = raw_select_rate(raw, lfns, batch)
                 for size in sorted({batch, 50_000 if total >= 50_000 else batch}):
-                    seconds, _ = timed(lambda size=size: get_all(size))  # type: ignore[misc]
-                    line(f"getReplicas (RPC, {size} LFNs per call)", total, seconds, "LFNs", raw_select)
+                    seconds = min(timed(lambda size=size: get_all(size))[0] for _ in range(2))  # type: ignore[misc]
+                    line(f"getReplicas (RPC, {size} LFNs per call, best of 2)", total, seconds, "LFNs", raw_select)
 
                 def get_all_rest() -> None:
                     for start in range(0, total, batch):
                         reply = client.request("POST", "replicas/get", json={"lfns": lfns[start : start + batch]})
                         assert len(reply["Successful"]) == len(lfns[start : start + batch])
 
-                seconds, _ = timed(get_all_rest)
-                line(f"getReplicas (REST, {batch} LFNs per call)", total, seconds, "LFNs", raw_select)
+                seconds = min(timed(get_all_rest)[0] for _ in range(2))
+                line(f"getReplicas (REST, {batch} LFNs per call, best of 2)", total, seconds, "LFNs", raw_select)
 
                 # ---- listDirectory of one directory
                 big = f"/vo/data/run{0:02d}"
@@ -199,7 +199,8 @@ def raw_insert_rate(raw: Any, total: int, batch: int) -> float:
 
 
 def raw_select_rate(raw: Any, lfns: list[str], batch: int) -> float:
-    """Plain DBAPI SELECT FC_Files JOIN FC_Replicas JOIN FC_StorageElements, one per batch of LFNs."""
+    """Plain DBAPI SELECT FC_Files LEFT JOIN FC_Replicas JOIN FC_StorageElements for the same LFNs,
+    one per batch, with the same exact per-directory WHERE as the service (best shape for MariaDB)."""
     conn = raw.raw_connection()
     try:
         cursor = conn.cursor()
@@ -208,15 +209,20 @@ def raw_select_rate(raw: Any, lfns: list[str], batch: int) -> float:
         start = time.perf_counter()
         rows = 0
         for offset in range(0, len(lfns), batch):
-            part = lfns[offset : offset + batch]
-            dirs = sorted({dir_ids[p.rsplit("/", 1)[0]] for p in part})
-            names = [p.rsplit("/", 1)[1] for p in part]
-            sql = (
-                "SELECT f.DirID, f.FileName, s.SEName, r.PFN FROM FC_Files f JOIN FC_Replicas r ON r.FileID = f.FileID "
-                "JOIN FC_StorageElements s ON s.SEID = r.SEID "
-                f"WHERE f.DirID IN ({','.join(['%s'] * len(dirs))}) AND f.FileName IN ({','.join(['%s'] * len(names))})"
+            by_dir: dict[int, list[str]] = {}
+            for path in lfns[offset : offset + batch]:
+                head, _, name = path.rpartition("/")
+                by_dir.setdefault(dir_ids[head], []).append(name)
+            where = " OR ".join(
+                f"(f.DirID = %s AND f.FileName IN ({','.join(['%s'] * len(names))}))" for names in by_dir.values()
             )
-            cursor.execute(sql, [*dirs, *names])
+            params = [value for dir_id, names in by_dir.items() for value in (dir_id, *names)]
+            cursor.execute(
+                "SELECT f.DirID, f.FileName, s.SEName, r.PFN FROM FC_Files f "
+                "LEFT JOIN FC_Replicas r ON r.FileID = f.FileID LEFT JOIN FC_StorageElements s ON s.SEID = r.SEID "
+                f"WHERE {where}",
+                params,
+            )
             rows += len(cursor.fetchall())
         seconds = time.perf_counter() - start
     finally:
