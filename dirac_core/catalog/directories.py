@@ -9,17 +9,22 @@ from sqlalchemy import delete, exists, func, select
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
+from dirac_core.catalog import sql
 from dirac_core.catalog.metadata import dir_meta_tables
 from dirac_core.catalog.permissions import READ, WRITE, allowed, mode_string
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,
-    FC_FileInfo,
     FC_Files,
     FC_Replicas,
 )
 from dirac_core.errors import Forbidden
+
+
+def _date(value: Any) -> str:
+    """DIRAC's 'YYYY-MM-DD HH:MM:SS' (UTC) text: cheap to send, and what the WMS replies carry too."""
+    return "" if value is None else str(value)[:19]
 
 
 class Directories:
@@ -82,27 +87,13 @@ class Directories:
         query = select(d.c.DirID, d.c.Name, d.c.UID, d.c.GID, d.c.Mode, d.c.CreationDate, d.c.ModificationDate)
         for dir_row in conn.execute(query.where(d.c.Parent == dir_id)):
             subdirs[dir_row[1]] = self.dir_metadata(dir_row)
-        f, i = FC_Files, FC_FileInfo
         files: dict[str, Any] = {}
-        file_query = (
-            select(
-                f.c.FileID,
-                f.c.FileName,
-                f.c.Size,
-                f.c.UID,
-                f.c.GID,
-                f.c.Status,
-                i.c.GUID,
-                i.c.Checksum,
-                i.c.ChecksumType,
-                i.c.Mode,
-                i.c.CreationDate,
-                i.c.ModificationDate,
-            )
-            .join(i, i.c.FileID == f.c.FileID)
-            .where(f.c.DirID == dir_id)
+        file_sql = (
+            "SELECT f.FileID, f.FileName, f.Size, f.UID, f.GID, f.Status, i.GUID, i.Checksum, i.ChecksumType, "
+            "i.Mode, i.CreationDate, i.ModificationDate FROM FC_Files f JOIN FC_FileInfo i ON i.FileID = f.FileID "
+            f"WHERE f.DirID = {sql.mark(conn)}"
         )
-        for file_row in conn.execute(file_query):
+        for file_row in sql.rows(conn, file_sql, (dir_id,)):
             files[prefix + file_row[1]] = {"MetaData": self.file_metadata(file_row)}
         return {"Files": files, "SubDirs": subdirs, "Links": {}}
 
@@ -114,8 +105,8 @@ class Directories:
             "OwnerGroup": self.store.group_name(int(gid)),
             "Mode": int(mode),
             "ModeString": mode_string(int(mode), True),
-            "CreationDate": created,
-            "ModificationDate": modified,
+            "CreationDate": _date(created),
+            "ModificationDate": _date(modified),
             "Type": "Directory",
         }
 
@@ -132,8 +123,8 @@ class Directories:
             "ChecksumType": checksum_type,
             "Mode": int(mode),
             "ModeString": mode_string(int(mode), False),
-            "CreationDate": created,
-            "ModificationDate": modified,
+            "CreationDate": _date(created),
+            "ModificationDate": _date(modified),
             "Type": "File",
         }
 

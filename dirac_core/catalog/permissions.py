@@ -8,6 +8,7 @@ masked by the caller's umask.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,6 +79,7 @@ def config_umask(config: Config, service_section: str) -> UmaskPolicy:
     return umask
 
 
+@functools.cache
 def mode_string(mode: int, directory: bool) -> str:
     """``drwxr-xr-x`` style, for listings."""
     bits = "".join(
