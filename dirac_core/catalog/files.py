@@ -142,12 +142,13 @@ class Files:
         for entry in entries:
             head, name = lfn.split(entry.path)
             file_rows.append((rows[head].dir_id, name, entry.size, uid, gid, DEFAULT_STATUS))
-        sql.insert_many(conn, "FC_Files", ("DirID", "FileName", "Size", "UID", "GID", "Status"), file_rows)
-        ids = self.store.find_files(conn, (entry.path for entry in entries))
+        new_ids = sql.insert_many(conn, "FC_Files", ("DirID", "FileName", "Size", "UID", "GID", "Status"), file_rows)
+        if new_ids is None:
+            found = self.store.find_files(conn, (entry.path for entry in entries))
+            new_ids = [found[entry.path].file_id for entry in entries]
         info_rows = []
         replica_rows = []
-        for entry in entries:
-            file_id = ids[entry.path].file_id
+        for entry, file_id in zip(entries, new_ids, strict=True):
             info_rows.append((file_id, entry.guid, entry.checksum, entry.checksum_type, "File", mode, now, now))
             if entry.se:
                 replica_rows.append((file_id, se_ids[entry.se], DEFAULT_STATUS, entry.pfn, now))

@@ -30,20 +30,38 @@ def rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[A
         cursor.close()
 
 
-def insert_many(conn: Connection, table: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
-    """Multi-row INSERT: built here on mysqlclient (see `_mysqlclient_insert`), else DBAPI executemany."""
+def insert_many(
+    conn: Connection, table: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]
+) -> list[int] | None:
+    """Multi-row INSERT: built here on mysqlclient (see `_mysqlclient_insert`), else DBAPI executemany.
+
+    Returns the new autoincrement ids in row order when the server guarantees them (see
+    `consecutive_ids`), else None (the caller SELECTs them)."""
     if not values:
-        return
+        return []
     dbapi = conn.connection.dbapi_connection
     if conn.dialect.driver == "mysqldb" and hasattr(dbapi, "string_literal"):
-        _mysqlclient_insert(dbapi, table, columns, values)
-        return
+        return _mysqlclient_insert(dbapi, table, columns, values, consecutive_ids(conn))
     m = mark(conn)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([m] * len(columns))})"
     conn.exec_driver_sql(sql, list(values))
+    return None
 
 
-def _mysqlclient_insert(dbapi: Any, table: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
+def consecutive_ids(conn: Connection) -> int | None:
+    """The id step when one multi-row INSERT gets consecutive ids (InnoDB autoinc lock mode 0 or 1:
+    a "simple insert" reserves its block at once, even with concurrent writers), else None."""
+    cached = conn.info.get("catalog_id_step", "unknown")
+    if cached == "unknown":
+        mode, step = conn.exec_driver_sql("SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment").one()
+        cached = int(step) if int(mode) in {0, 1} else None
+        conn.info["catalog_id_step"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _mysqlclient_insert(
+    dbapi: Any, table: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]], id_step: int | None
+) -> list[int] | None:
     """Multi-row INSERTs of ~1 MB, values quoted by the server library's own escaping (string_literal,
     i.e. mysql_real_escape_string for the connection charset); columns whose first value is an int
     are formatted with %d (a later non-int there fails loudly, never unquoted).
@@ -58,6 +76,14 @@ def _mysqlclient_insert(dbapi: Any, table: str, columns: Sequence[str], values: 
     string_columns = [index for index, is_int in enumerate(ints) if not is_int]
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ".encode()
     cursor = dbapi.cursor()
+    ids: list[int] = []
+
+    def flush(chunk: list[bytes]) -> None:
+        cursor.execute(head + b",".join(chunk))
+        if id_step:  # LAST_INSERT_ID() is the first id of this statement's consecutive block
+            first = int(cursor.lastrowid)
+            ids.extend(range(first, first + id_step * len(chunk), id_step))
+
     try:
         chunk: list[bytes] = []
         size = 0
@@ -69,12 +95,13 @@ def _mysqlclient_insert(dbapi: Any, table: str, columns: Sequence[str], values: 
             chunk.append(item)
             size += len(item) + 1
             if size > 1 << 20:
-                cursor.execute(head + b",".join(chunk))
+                flush(chunk)
                 chunk, size = [], 0
         if chunk:
-            cursor.execute(head + b",".join(chunk))
+            flush(chunk)
     finally:
         cursor.close()
+    return ids if id_step else None
 
 
 def per_directory(
