@@ -93,16 +93,26 @@ def main() -> None:
                     for n, path in enumerate(lfns)
                 }
 
-                # ---- addFile
-                def add_all() -> None:
-                    for start in range(0, total, batch):
-                        part = {p: props[p] for p in lfns[start : start + batch]}
+                # ---- addFile: the first half over DIRAC RPC, the second half over REST
+                half = (total // 2 // batch) * batch or total // 2
+
+                def add_rpc() -> None:
+                    for start in range(0, half, batch):
+                        part = {p: props[p] for p in lfns[start : min(start + batch, half)]}
                         reply = client.rpc("addFile", part)
                         assert not reply["Failed"], list(reply["Failed"].items())[:3]
 
-                seconds, _ = timed(add_all)
+                def add_rest() -> None:
+                    for start in range(half, total, batch):
+                        part = {p: props[p] for p in lfns[start : start + batch]}
+                        reply = client.request("POST", "files", json={"files": part})
+                        assert not reply["Failed"], list(reply["Failed"].items())[:3]
+
+                rpc_seconds, _ = timed(add_rpc)
+                rest_seconds, _ = timed(add_rest)
                 raw_insert = raw_insert_rate(raw, total, batch)
-                line("addFile (RPC, bulk)", total, seconds, "files", raw_insert)
+                line("addFile (RPC, bulk)", half, rpc_seconds, "files", raw_insert)
+                line("addFile (REST, bulk)", total - half, rest_seconds, "files", raw_insert)
 
                 # ---- getReplicas
                 def get_all(size: int) -> None:

@@ -51,7 +51,9 @@ class Directories:
         return bulk(successful, failed)
 
     def is_directory(self, _caller: Caller, paths: Iterable[str]) -> Result:
-        good, failed = lfn.check_many(paths)
+        items = list(paths)
+        self.store.check_bulk(len(items), "paths")
+        good, failed = lfn.check_many(items)
         with self.store.engine.connect() as conn:
             found = self.store.dir_ids(conn, good.values())
         return bulk({raw: path in found for raw, path in good.items()}, failed)

@@ -81,9 +81,7 @@ class Files:
             rows, denied_dirs = self.store.make_dirs(conn, caller, heads)
             denied = self.store.may_write(caller, rows, (e.path for e in entries.values()))
             as_dirs = self.store.subdirectories(conn, [row.dir_id for row in rows.values()])
-            existing = self.store.find_files(conn, (e.path for e in entries.values()))
-            existing_info = self._info(conn, [row.file_id for row in existing.values()])
-            new: dict[str, _Entry] = {}
+            candidates: dict[str, _Entry] = {}
             for raw, entry in entries.items():
                 head = lfn.parent(entry.path)
                 if entry.path in as_dirs:
@@ -92,35 +90,64 @@ class Files:
                     failed[raw] = denied_dirs[head]
                 elif entry.path in denied:
                     failed[raw] = denied[entry.path]
-                elif entry.path in existing:
-                    row = existing[entry.path]
-                    same = (row.size, *existing_info.get(row.file_id, ("", ""))) == (
-                        entry.size,
-                        entry.guid,
-                        entry.checksum,
-                    )
-                    if same:
-                        successful[raw] = True  # DIRAC: re-registering identical properties succeeds
-                    else:
-                        failed[raw] = f"{entry.path} already exists with a different Size, GUID or Checksum"
                 else:
-                    new[raw] = entry
+                    candidates[raw] = entry
+            # Optimistic: new LFNs are the common case, so insert first; the unique (DirID, FileName)
+            # index refuses the batch if any LFN exists, and only then are existing files looked up.
             try:
                 with conn.begin_nested():
-                    self._insert(conn, caller, rows, list(new.values()), se_ids)
-                successful.update(dict.fromkeys(new, True))
+                    self._insert(conn, caller, rows, list(candidates.values()), se_ids)
+                successful.update(dict.fromkeys(candidates, True))
             except IntegrityError:
-                for raw, entry in new.items():  # someone raced us: item by item, each in its savepoint
-                    try:
-                        with conn.begin_nested():
-                            self._insert(conn, caller, rows, [entry], se_ids)
-                        successful[raw] = True
-                    except IntegrityError:
-                        failed[raw] = f"{entry.path} was registered concurrently by another request"
+                new = self._without_existing(conn, candidates, successful, failed)
+                self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
         self._record("addFile", caller, entries, successful, failed)
         if all_failed_forbidden(failed, len(files)):
             raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
+
+    def _without_existing(
+        self, conn: Connection, candidates: dict[str, _Entry], successful: dict[str, Any], failed: dict[str, str]
+    ) -> dict[str, _Entry]:
+        """The candidates that are not registered yet; identical re-registrations succeed (DIRAC),
+        different ones fail."""
+        existing = self.store.find_files(conn, (e.path for e in candidates.values()))
+        existing_info = self._info(conn, [row.file_id for row in existing.values()])
+        new: dict[str, _Entry] = {}
+        for raw, entry in candidates.items():
+            row = existing.get(entry.path)
+            if row is None:
+                new[raw] = entry
+            elif (row.size, *existing_info.get(row.file_id, ("", ""))) == (entry.size, entry.guid, entry.checksum):
+                successful[raw] = True
+            else:
+                failed[raw] = f"{entry.path} already exists with a different Size, GUID or Checksum"
+        return new
+
+    def _insert_each(
+        self,
+        conn: Connection,
+        caller: Caller,
+        rows: Mapping[str, Any],
+        new: dict[str, _Entry],
+        se_ids: dict[str, int],
+        successful: dict[str, Any],
+        failed: dict[str, str],
+    ) -> None:
+        try:
+            with conn.begin_nested():
+                self._insert(conn, caller, rows, list(new.values()), se_ids)
+            successful.update(dict.fromkeys(new, True))
+            return
+        except IntegrityError:
+            pass
+        for raw, entry in new.items():  # someone raced us: item by item, each in its savepoint
+            try:
+                with conn.begin_nested():
+                    self._insert(conn, caller, rows, [entry], se_ids)
+                successful[raw] = True
+            except IntegrityError:
+                failed[raw] = f"{entry.path} was registered concurrently by another request"
 
     def _info(self, conn: Connection, file_ids: list[int]) -> dict[int, tuple[str, str]]:
         info: dict[int, tuple[str, str]] = {}
@@ -260,14 +287,18 @@ class Files:
         return bulk(successful, failed)
 
     def is_file(self, _caller: Caller, lfns: Iterable[str]) -> Result:
-        good, failed = lfn.check_many(lfns)
+        items = list(lfns)
+        self.store.check_bulk(len(items), "paths")
+        good, failed = lfn.check_many(items)
         with self.store.engine.connect() as conn:
             found = self.store.find_files(conn, good.values())
         return bulk({raw: path in found for raw, path in good.items()}, failed)
 
     def exists(self, _caller: Caller, lfns: Iterable[str]) -> Result:
         """exists: True for files and directories."""
-        good, failed = lfn.check_many(lfns)
+        items = list(lfns)
+        self.store.check_bulk(len(items), "paths")
+        good, failed = lfn.check_many(items)
         with self.store.engine.connect() as conn:
             found = self.store.find_files(conn, good.values())
             dirs = self.store.dir_ids(conn, [p for p in good.values() if p not in found])

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 MAX_DIRS_PER_QUERY = 500
 
@@ -79,7 +80,10 @@ def _mysqlclient_insert(
     ids: list[int] = []
 
     def flush(chunk: list[bytes]) -> None:
-        cursor.execute(head + b",".join(chunk))
+        try:
+            cursor.execute(head + b",".join(chunk))
+        except dbapi.IntegrityError as exc:  # the same exception SQLAlchemy would raise
+            raise IntegrityError(f"INSERT INTO {table} ...", None, exc) from exc
         if id_step:  # LAST_INSERT_ID() is the first id of this statement's consecutive block
             first = int(cursor.lastrowid)
             ids.extend(range(first, first + id_step * len(chunk), id_step))
