@@ -101,7 +101,7 @@ class Files:
             except IntegrityError:
                 new = self._without_existing(conn, candidates, successful, failed)
                 self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
-        self._record("addFile", caller, entries, successful, failed)
+        self._record("addFile", caller, files, entries, successful)
         if all_failed_forbidden(failed, len(files)):
             raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
@@ -196,24 +196,23 @@ class Files:
         self,
         operation: str,
         caller: Caller,
+        files: Mapping[str, Any],
         entries: Mapping[str, _Entry],
         successful: Mapping[str, Any],
-        failed: Mapping[str, str],
     ) -> None:
+        """One record per SE named in the request: files asked, bytes registered, ok, failed."""
         per_se: dict[str, list[int]] = {}
-        for raw, entry in entries.items():
-            counts = per_se.setdefault(str(entry.se), [0, 0, 0, 0])
+        for raw, props in files.items():
+            se = str(props.get("SE") or "") if isinstance(props, Mapping) else ""
+            counts = per_se.setdefault(se, [0, 0, 0, 0])
             counts[0] += 1
             if raw in successful:
-                counts[1] += entry.size
+                counts[1] += entries[raw].size
                 counts[2] += 1
             else:
                 counts[3] += 1
-        if not per_se:
-            per_se[""] = [0, 0, 0, 0]
-        per_se[next(iter(per_se))][3] += len(failed) - sum(c[3] for c in per_se.values())
-        for se, (files, size, ok, bad) in per_se.items():
-            self.store.record(operation, caller, se, files, size, ok, bad)
+        for se, (count, size, ok, bad) in per_se.items():
+            self.store.record(operation, caller, se, count, size, ok, bad)
 
     # ------------------------------------------------------------------------------- removeFile
     def remove(self, caller: Caller, lfns: Iterable[str]) -> Result:

@@ -267,3 +267,30 @@ def test_metadata_fields_values_and_queries(catalog: FileCatalog) -> None:
         find("energy>1", "/no/such/dir")
     catalog.files.remove(ALICE, [f"{HOME}/run1/f00001.dat"])
     assert find("quality>1") == {f"{HOME}/run2/f00001.dat"}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, str, str, int, int, int, int]] = []
+
+    def record(
+        self, operation: str, user: str, group: str, se: str, files: int, size: int, ok: int, failed: int
+    ) -> None:
+        self.records.append((operation, user, group, se, files, size, ok, failed))
+
+
+def test_operations_are_recorded_per_se(catalog: FileCatalog) -> None:
+    recorder = Recorder()
+    catalog.set_recorder(recorder)
+    batch = files(3)  # sizes 10, 11, 12 on SE-A
+    batch[f"{HOME}/b.dat"] = {"Size": 100, "SE": "SE-B"}
+    batch[f"{HOME}/bad"] = {"Size": -1, "SE": "SE-B"}
+    catalog.files.add(ALICE, batch)
+    catalog.replicas.add(ALICE, {f"{HOME}/b.dat": {"SE": "SE-C"}})
+    catalog.files.remove(ALICE, [f"{HOME}/b.dat"])
+    by_op = {(r[0], r[3]): r for r in recorder.records}
+    assert by_op[("addFile", "SE-A")] == ("addFile", "alice", "vo_user", "SE-A", 3, 33, 3, 0)
+    assert by_op[("addFile", "SE-B")] == ("addFile", "alice", "vo_user", "SE-B", 2, 100, 1, 1)
+    assert by_op[("addReplica", "SE-C")] == ("addReplica", "alice", "vo_user", "SE-C", 1, 100, 1, 0)
+    assert by_op[("removeFile", "")] == ("removeFile", "alice", "vo_user", "", 1, 100, 1, 0)
+    assert len(recorder.records) == 4
