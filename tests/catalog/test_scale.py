@@ -1,9 +1,8 @@
-"""A catalog of N files with replicas and metadata: listings, replica maps and metadata queries return
-exactly the expected sets. 10k files in the default run, 100k marked slow."""
+"""A catalog of 100k files with replicas and metadata: listings, replica maps and metadata queries
+return exactly the expected sets (about 20 s on SQLite, 30 s on MariaDB on the loaded 2-core box)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import Engine
 
 from dirac_core.catalog.catalog import FileCatalog
@@ -82,12 +81,6 @@ def check(fc: FileCatalog, truth: dict[str, dict[str, object]]) -> None:
     assert size["PhysicalSize"][SES[1]]["Files"] == sum(1 for lfn in lfns if int(truth[lfn]["i"]) % 3 == 0)  # type: ignore[call-overload]
 
 
-def test_catalog_of_10k_files(engine: Engine) -> None:
-    fc = make_catalog(engine)
-    check(fc, build(fc, 10_000))
-
-
-@pytest.mark.slow
 def test_catalog_of_100k_files(engine: Engine) -> None:
     fc = make_catalog(engine)
     check(fc, build(fc, 100_000))
