@@ -87,6 +87,15 @@ def _clause(column: Any, op: str, values: Sequence[Any]) -> ColumnElement[bool]:
     }[op]
 
 
+def _conjunction(node: Node) -> list[Condition] | None:
+    """The conditions of a single condition or an AND of conditions; None if the tree has an OR."""
+    if isinstance(node, Condition):
+        return [node]
+    if node.op == "AND" and all(isinstance(item, Condition) for item in node.items):
+        return [item for item in node.items if isinstance(item, Condition)]
+    return None
+
+
 class Metadata:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
@@ -273,7 +282,11 @@ class Metadata:
 
     # ------------------------------------------------------------------------------- queries
     def find(self, _caller: Caller, query: str | Mapping[str, Any], path: str = "/") -> list[str]:
-        """findFilesByMetadata: LFNs under `path` matching `query` (string or DIRAC metaDict), sorted."""
+        """findFilesByMetadata: LFNs under `path` matching `query` (string or DIRAC metaDict), sorted.
+
+        A condition or an AND of conditions (the usual query) is one SQL join returning the LFNs;
+        OR branches are evaluated to FileID sets that are united (and intersected for ANDs above them).
+        """
         node = as_query(query)
         path = lfn.check_path(path)
         with self.store.engine.connect() as conn:
@@ -281,12 +294,45 @@ class Metadata:
             if path not in ids:
                 raise NotFound(f"{NO_SUCH}: directory {path}")
             root = None if path == "/" else ids[path]
+            conditions = _conjunction(node)
+            if conditions is not None:
+                d = FC_DirectoryList
+                joined = self._joined(conditions, root)
+                query_names = select(d.c.Name, FC_Files.c.FileName).select_from(
+                    joined[0].join(d, d.c.DirID == FC_Files.c.DirID)
+                )
+                rows = conn.execute(query_names.where(*joined[1]))
+                return sorted(lfn.child_prefix(head) + name for head, name in rows)
             file_ids = self._eval(conn, node, root)
             return sorted(self._names(conn, sorted(file_ids)))
 
+    def _joined(self, conditions: Sequence[Condition], root: int | None) -> tuple[Any, list[ColumnElement[bool]]]:
+        """FC_Files joined with one value table per condition (directory fields through the closure),
+        and the WHERE clauses."""
+        f = FC_Files
+        joined: Any = f
+        where: list[ColumnElement[bool]] = []
+        for index, cond in enumerate(conditions):
+            kind, meta_type = self.field(cond.field)
+            values = [coerce(cond.field, meta_type, value) for value in cond.values]
+            table = meta_value_table(cond.field, meta_type, file_meta=kind == FILE).alias(f"m{index}")
+            if kind == FILE:
+                joined = joined.join(table, table.c.FileID == f.c.FileID)
+            else:
+                tree = FC_DirectoryClosure.alias(f"t{index}")
+                joined = joined.join(tree, tree.c.ChildID == f.c.DirID).join(table, table.c.DirID == tree.c.ParentID)
+            where.append(_clause(table.c.Value, cond.op, values))
+        if root is not None:
+            scope = FC_DirectoryClosure.alias("scope")
+            joined = joined.join(scope, scope.c.ChildID == f.c.DirID)
+            where.append(scope.c.ParentID == root)
+        return joined, where
+
     def _eval(self, conn: Connection, node: Node, root: int | None) -> set[int]:
-        if isinstance(node, Condition):
-            return self._condition(conn, node, root)
+        conditions = _conjunction(node)
+        if conditions is not None:
+            joined, where = self._joined(conditions, root)
+            return {int(row[0]) for row in conn.execute(select(FC_Files.c.FileID).select_from(joined).where(*where))}
         assert isinstance(node, BoolOp)
         result = self._eval(conn, node.items[0], root)
         for item in node.items[1:]:
@@ -297,35 +343,6 @@ class Metadata:
             else:
                 result |= self._eval(conn, item, root)
         return result
-
-    def _condition(self, conn: Connection, cond: Condition, root: int | None) -> set[int]:
-        kind, meta_type = self.field(cond.field)
-        values = [coerce(cond.field, meta_type, value) for value in cond.values]
-        table = meta_value_table(cond.field, meta_type, file_meta=kind == FILE)
-        clause = _clause(table.c.Value, cond.op, values)
-        f = FC_Files
-        if kind == FILE:
-            query = select(table.c.FileID).where(clause)
-            if root is not None:
-                scope = FC_DirectoryClosure.alias("scope")
-                query = (
-                    query.join(f, f.c.FileID == table.c.FileID)
-                    .join(scope, scope.c.ChildID == f.c.DirID)
-                    .where(scope.c.ParentID == root)
-                )
-        else:
-            tree = FC_DirectoryClosure.alias("tree")
-            query = (
-                select(f.c.FileID)
-                .select_from(table)
-                .join(tree, tree.c.ParentID == table.c.DirID)
-                .join(f, f.c.DirID == tree.c.ChildID)
-                .where(clause)
-            )
-            if root is not None:
-                scope = FC_DirectoryClosure.alias("scope")
-                query = query.join(scope, scope.c.ChildID == f.c.DirID).where(scope.c.ParentID == root)
-        return {int(row[0]) for row in conn.execute(query)}
 
     def _names(self, conn: Connection, file_ids: list[int]) -> list[str]:
         f, d = FC_Files, FC_DirectoryList
