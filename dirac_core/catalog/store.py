@@ -86,8 +86,10 @@ class CatalogStore:
         recorder: OperationRecorder | None = None,
         global_read: bool = True,
     ) -> None:
-        self.engine = engine
         self.is_mysql = engine.dialect.name in {"mysql", "mariadb"}
+        # READ COMMITTED on MariaDB: after a duplicate-key error (a concurrent request created the same
+        # directory, user or LFN) the re-read sees the winner's committed row.
+        self.engine = engine.execution_options(isolation_level="READ COMMITTED") if self.is_mysql else engine
         # SQLite caps bound parameters per statement; MariaDB gains from big IN lists.
         self.chunk = 5000 if self.is_mysql else 900
         self.known_ses = set(known_ses) if known_ses is not None else None
@@ -326,8 +328,12 @@ class CatalogStore:
                 if not allowed(caller, parent_row.owner, uid, gid, WRITE):
                     denied[path] = f"Permission denied: {caller.username} may not create directories in {parent_path}"
                     continue
-                dir_id = self._insert_dir(conn, path, parent_row.dir_id, uid, gid, mode)
-                rows[path] = DirRow(dir_id, path, uid, gid, mode)
+                try:
+                    with conn.begin_nested():
+                        dir_id = self._insert_dir(conn, path, parent_row.dir_id, uid, gid, mode)
+                    rows[path] = DirRow(dir_id, path, uid, gid, mode)
+                except IntegrityError:  # created meanwhile by a concurrent request: use theirs
+                    rows[path] = self.dir_rows(conn, [path])[path]
             failed = {path: denied[path] for path in wanted if path in denied}
         return {path: rows[path] for path in wanted if path in rows}, failed
 
