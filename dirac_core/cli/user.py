@@ -17,11 +17,13 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from dirac_core.cli.fc import fc as fc_group
     from dirac_core.cli.login import login_command, whoami_command
 
     cli.add_command(login_command)
     cli.add_command(whoami_command)
     cli.add_command(importlib.import_module("dirac_core.cli.accounting").accounting_group)
+    cli.add_command(fc_group)
 
 
 def main() -> None:
