@@ -19,6 +19,9 @@ def _register() -> None:
 
     cli.add_command(login_command)
     cli.add_command(whoami_command)
+    from dirac_core.cli.jobs import jobs
+
+    cli.add_command(jobs)
 
 
 def main() -> None:
