@@ -66,7 +66,7 @@ def parallel(workers: int, work: Callable[[int], int]) -> tuple[int, float]:
     def run(index: int) -> None:
         try:
             results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # re-raised in the main thread below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
