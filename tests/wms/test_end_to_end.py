@@ -351,3 +351,40 @@ def test_tornado_client_form_post_get_jobs_status(instance: LocalInstance) -> No
         assert denied.status_code == 403 and denied.json()["OK"] is False
     with jobs_client(instance) as alice:
         alice.kill([job_id])
+
+
+def test_dirac_jobs_cli(instance: LocalInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dirac jobs ...` as a user runs it after `dirac login` (token file + client cfg)."""
+    from click.testing import CliRunner
+
+    from dirac_core.cli.user import _register, cli
+    from dirac_core.client.login import StoredToken, save_token
+
+    token_file = tmp_path / "token"
+    save_token(StoredToken(instance.token("alice"), time.time() + 3600, "dirac_user", "alice", ""), token_file)
+    monkeypatch.setenv("DIRAC_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("DIRAC_CFG", str(instance.cfg_file))
+    monkeypatch.setenv("COLUMNS", "200")
+    _register()
+    runner = CliRunner()
+
+    def dirac(*args: str) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    jdl = write_job_files(tmp_path / "job")
+    ids_file = tmp_path / "ids"
+    assert "submitted 8 job(s)" in dirac("jobs", "submit", str(jdl), "--bulk", "8", "--ids-file", str(ids_file))
+    ids = [int(line) for line in ids_file.read_text().split()]
+    assert len(ids) == 8
+    span = f"{ids[0]}-{ids[-1]}"
+    status = dirac("jobs", "status", span)
+    assert "8 job(s)" in status and status.count("Waiting") == 8
+    assert "Pilot Agent Submission" in dirac("jobs", "logging", str(ids[0]))
+    assert "e2e" in dirac("jobs", "status")  # recent jobs, with their names
+    assert f"killed 8 job(s): {span}" in dirac("jobs", "kill", span)
+    summary = dirac("jobs", "summary", "--by", "Status")
+    assert "Killed" in summary and "total" in summary
+    refused = runner.invoke(cli, ["jobs", "get-output", str(ids[0])])
+    assert refused.exit_code != 0 and "no output sandbox yet" in str(refused.exception or refused.output)
