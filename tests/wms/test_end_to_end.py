@@ -148,27 +148,31 @@ def test_hundred_jobs_with_sandboxes_run_by_two_pilots(instance: LocalInstance, 
 
 
 def test_kill_reaches_a_running_job_within_one_heartbeat(instance: LocalInstance, tmp_path: Path) -> None:
+    stopped = tmp_path / "stopped-at"  # the payload writes the time SIGTERM reached it
+    (tmp_path / "sleep.sh").write_text("#!/bin/sh\ntrap 'date +%s.%N > \"$1\"; exit 143' TERM\nsleep 120 &\nwait\n")
     sleeper = tmp_path / "sleeper.jdl"
-    (tmp_path / "sleep.sh").write_text("#!/bin/sh\nsleep 120\n")
-    sleeper.write_text('[Executable = "sleep.sh"; InputSandbox = {"sleep.sh"}; JobName = "sleeper"; CPUTime = 600;]')
+    sleeper.write_text(
+        f'[Executable = "sleep.sh"; Arguments = "{stopped}"; InputSandbox = {{"sleep.sh"}}; CPUTime = 600;]'
+    )
     with jobs_client(instance) as alice:
         [job_id] = alice.submit(sleeper)
         pilot = start_pilot(instance, "--max-jobs", "1")
         try:
             wait_for(lambda: alice.status([job_id])[job_id]["MinorStatus"] == "Application", 60, "the job to run")
             time.sleep(0.5)  # well inside the payload
-            killed_at = time.monotonic()
+            asked = time.time()
             assert alice.kill([job_id]) == [job_id]
             assert alice.status([job_id])[job_id]["Status"] == "Killed"  # at once in the JobDB
             # The pilot stops the payload at its next heartbeat, then reports why it ended.
-            wait_for(lambda: alice.parameters(job_id).get("EndReason") == "killed", 30, "the pilot to stop the job")
-            reached = time.monotonic() - killed_at
+            wait_for(lambda: alice.parameters(job_id).get("EndReason") == "killed", 60, "the pilot to stop the job")
             assert "killed" in finish(pilot, timeout=30)
         finally:
             if pilot.poll() is None:
                 pilot.kill()
                 pilot.wait()
-        assert reached < HEARTBEAT + 2.0, f"kill took {reached:.1f}s with a {HEARTBEAT}s heartbeat"
+        reached = float(stopped.read_text()) - asked
+        # One heartbeat interval, plus the heartbeat call itself on this shared machine.
+        assert reached < HEARTBEAT + 1.5, f"the kill reached the payload after {reached:.1f}s ({HEARTBEAT}s heartbeat)"
         assert float(alice.parameters(job_id)["WallClockTime"]) < 60
         assert alice.logging(job_id)[-1]["Status"] == "Killed"
 
