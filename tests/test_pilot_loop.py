@@ -94,7 +94,7 @@ def test_matched_job_reads_the_jdl_and_accounting_register_has_dirac_fields() ->
         "dirac_user",
         "g",
         "User",
-        "Single",
+        "unknown",
         "unknown",
         "EGI.A.fr",
         "Done",

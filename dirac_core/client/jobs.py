@@ -108,10 +108,11 @@ class JobsClient:
         `jdl` is JDL text or a path to a .jdl file; relative file names are resolved against
         `base_dir` (default: the JDL file's directory, else the current directory).
         """
-        if isinstance(jdl, Path) or (isinstance(jdl, str) and "\n" not in jdl and jdl.endswith(".jdl")):
+        looks_like_path = isinstance(jdl, Path) or ("\n" not in jdl and "=" not in jdl)
+        if looks_like_path:
             path = Path(jdl)
             if not path.is_file():
-                raise NotFound(f"JDL file {path} not found")
+                raise NotFound(f"JDL file {path} not found: give a .jdl file or the JDL text")
             text, base_dir = path.read_text(), base_dir or path.parent
         else:
             text = str(jdl)

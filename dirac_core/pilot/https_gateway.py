@@ -89,14 +89,13 @@ def matched_job(match: dict[str, Any], site: str) -> MatchedJob:
 def accounting_register(job: MatchedJob, record: dict[str, Any]) -> list[Any]:
     """One DIRAC register ``[type, start, end, values]`` for DataStore.commitRegisters."""
     fields = {
-        "JobGroup": job.extra.get("JobGroup", ""),
-        "JobType": job.extra.get("JobType", "User"),
-        "JobClass": "Single",
-        "ProcessingType": "unknown",
-        "NormCPUTime": record.get("CPUTime", 0),
-        **record,
+        "JobGroup": job.extra.get("JobGroup") or "NoGroup",
+        "JobType": job.extra.get("JobType") or "User",
+        "NormCPUTime": record.get("CPUTime", 0),  # no CPU power factor known to the pilot
+        **{key: value for key, value in record.items() if value not in ("", None)},
     }
-    values: list[str | int] = [str(fields.get(name, "")) for name in JOB_KEY_FIELDS]
+    # Key fields are never empty: the DataStore refuses empty keys; "unknown" is DIRAC's filler.
+    values: list[str | int] = [str(fields.get(name) or "unknown") for name in JOB_KEY_FIELDS]
     values += [int(float(fields.get(name, 0) or 0)) for name in JOB_VALUE_FIELDS]
     start: datetime = record["startTime"]
     end: datetime = record["endTime"]
