@@ -65,6 +65,7 @@ def pilot_command(
     from dirac_core.pilot.loop import PilotSettings, run_pilot
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s pilot %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the job lines
     config = load_config(cfg_files)
     cert = cert_file or config.get("/DIRAC/Security/CertFile", None)
     key = key_file or config.get("/DIRAC/Security/KeyFile", None)
