@@ -49,6 +49,14 @@ def test_mkdir_is_recursive_and_owned_by_the_caller(catalog: FileCatalog) -> Non
     }
 
 
+def test_a_new_catalog_lists_an_empty_root(engine: Engine) -> None:
+    fc = make_catalog(engine)
+    assert fc.directories.list_dir(ALICE, ["/"]) == {
+        "Successful": {"/": {"Files": {}, "SubDirs": {}, "Links": {}}},
+        "Failed": {},
+    }
+
+
 def test_umask_from_the_callers_identity(engine: Engine) -> None:
     fc = make_catalog(engine, umask=lambda caller: 0o077 if caller.username == "alice" else 0o002)
     fc.directories.create(ADMIN, ["/x"])
