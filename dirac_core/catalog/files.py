@@ -44,8 +44,8 @@ def _entry(store: CatalogStore, path: str, props: object) -> _Entry | str:
     if not isinstance(props, Mapping):
         return "file properties must be a dict with Size and optionally SE, PFN, GUID, Checksum"
     size = props.get("Size")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        return f"Size {size!r} is not a non-negative integer"
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
+        return f"Size {size!r} is not a non-negative integer (bytes, below 2**63)"
     if props.get("SE"):
         reason = store.se_check(props["SE"])
         if reason:

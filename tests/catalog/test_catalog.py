@@ -117,6 +117,7 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
         f"{HOME}/../etc": {"Size": 1},
         f"{HOME}//double": {"Size": 1},
         f"{HOME}/neg": {"Size": -1},
+        f"{HOME}/huge": {"Size": 1 << 64},
         f"{HOME}/nosize": {"SE": "SE-A"},
         f"{HOME}/badse": {"Size": 1, "SE": "NO-SUCH-SE"},
         f"{HOME}/notdict": 5,
@@ -129,7 +130,7 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
     assert "different Size" in failed[f"{HOME}/f00001.dat"]
     assert "not absolute" in failed["relative/path"]
     assert "'..'" in failed[f"{HOME}/../etc"] and "empty" in failed[f"{HOME}//double"]
-    assert "Size" in failed[f"{HOME}/neg"] and "Size" in failed[f"{HOME}/nosize"]
+    assert "Size" in failed[f"{HOME}/neg"] and "Size" in failed[f"{HOME}/nosize"] and "2**63" in failed[f"{HOME}/huge"]
     assert "unknown storage element 'NO-SUCH-SE'" in failed[f"{HOME}/badse"]
     assert "dict" in failed[f"{HOME}/notdict"] and "is a directory" in failed[HOME]
     assert "limit is 255" in failed[f"{HOME}/" + "x" * 300]
