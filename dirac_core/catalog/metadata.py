@@ -55,7 +55,10 @@ def coerce(field: str, meta_type: str, value: Any) -> Any:
         if meta_type == "INT":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
-            return int(value)
+            number = int(value)
+            if not -(1 << 63) <= number < 1 << 63:
+                raise ValueError
+            return number
         if meta_type == "FLOAT":
             if isinstance(value, bool):
                 raise ValueError

@@ -118,6 +118,7 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
         f"{HOME}//double": {"Size": 1},
         f"{HOME}/neg": {"Size": -1},
         f"{HOME}/huge": {"Size": 1 << 64},
+        f"{HOME}/longpfn": {"Size": 1, "SE": "SE-A", "PFN": "p" * 2000},
         f"{HOME}/nosize": {"SE": "SE-A"},
         f"{HOME}/badse": {"Size": 1, "SE": "NO-SUCH-SE"},
         f"{HOME}/notdict": 5,
@@ -134,6 +135,7 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
     assert "unknown storage element 'NO-SUCH-SE'" in failed[f"{HOME}/badse"]
     assert "dict" in failed[f"{HOME}/notdict"] and "is a directory" in failed[HOME]
     assert "limit is 255" in failed[f"{HOME}/" + "x" * 300]
+    assert "PFN is longer" in failed[f"{HOME}/longpfn"]
     assert counts(engine) == before  # nothing half-written
     assert (
         "unknown storage element"
