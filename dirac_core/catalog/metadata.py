@@ -9,6 +9,7 @@ Conditions are evaluated to sets of FileIDs that AND/OR intersect or unite.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -60,9 +61,10 @@ def coerce(field: str, meta_type: str, value: Any) -> Any:
                 raise ValueError
             return number
         if meta_type == "FLOAT":
-            if isinstance(value, bool):
+            number = float(value) if not isinstance(value, bool) else math.nan
+            if not math.isfinite(number):
                 raise ValueError
-            return float(value)
+            return number
         if meta_type == "DATETIME":
             return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         text = str(value)
