@@ -61,10 +61,10 @@ def coerce(field: str, meta_type: str, value: Any) -> Any:
                 raise ValueError
             return number
         if meta_type == "FLOAT":
-            number = float(value) if not isinstance(value, bool) else math.nan
-            if not math.isfinite(number):
+            real = float(value) if not isinstance(value, bool) else math.nan
+            if not math.isfinite(real):
                 raise ValueError
-            return number
+            return real
         if meta_type == "DATETIME":
             return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         text = str(value)
