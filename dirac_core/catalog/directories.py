@@ -70,6 +70,9 @@ class Directories:
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
         ids = None if self.store.global_read else self.store.caller_ids(caller)
+        if "/" in good.values():  # a new catalog lists an empty root rather than "no such directory"
+            with self.store.engine.begin() as conn:
+                self.store.ensure_root(conn)
         with self.store.engine.connect() as conn:
             rows = self.store.dir_rows(conn, good.values())
             for raw, path in good.items():

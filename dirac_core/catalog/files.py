@@ -20,7 +20,7 @@ from dirac_core.catalog import sql
 from dirac_core.catalog.directories import Directories
 from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
-from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
+from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_FileInfo, FC_Files, FC_Replicas
 from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden
@@ -44,8 +44,8 @@ def _entry(store: CatalogStore, path: str, props: object) -> _Entry | str:
     if not isinstance(props, Mapping):
         return "file properties must be a dict with Size and optionally SE, PFN, GUID, Checksum"
     size = props.get("Size")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        return f"Size {size!r} is not a non-negative integer"
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
+        return f"Size {size!r} is not a non-negative integer (bytes, below 2**63)"
     if props.get("SE"):
         reason = store.se_check(props["SE"])
         if reason:
@@ -54,6 +54,10 @@ def _entry(store: CatalogStore, path: str, props: object) -> _Entry | str:
         return "GUID is longer than 36 characters"
     if len(str(props.get("Checksum") or "")) > 64:
         return "Checksum is longer than 64 characters"
+    if len(str(props.get("ChecksumType") or "")) > 16:
+        return "ChecksumType is longer than 16 characters (Adler32, MD5, ...)"
+    if len(str(props.get("PFN") or "")) > MAX_PFN:
+        return f"PFN is longer than {MAX_PFN} characters"
     return _Entry(path, props)
 
 

@@ -9,6 +9,7 @@ Conditions are evaluated to sets of FileIDs that AND/OR intersect or unite.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -55,11 +56,15 @@ def coerce(field: str, meta_type: str, value: Any) -> Any:
         if meta_type == "INT":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
-            return int(value)
-        if meta_type == "FLOAT":
-            if isinstance(value, bool):
+            number = int(value)
+            if not -(1 << 63) <= number < 1 << 63:
                 raise ValueError
-            return float(value)
+            return number
+        if meta_type == "FLOAT":
+            real = float(value) if not isinstance(value, bool) else math.nan
+            if not math.isfinite(real):
+                raise ValueError
+            return real
         if meta_type == "DATETIME":
             return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         text = str(value)

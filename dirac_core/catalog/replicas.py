@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog import sql
-from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
+from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_Replicas
 from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden
@@ -73,7 +73,11 @@ class Replicas:
             if reason:
                 failed[raw] = reason
                 continue
-            wanted[raw] = (path, str(props["SE"]), str(props.get("PFN") or ""))
+            pfn = str(props.get("PFN") or "")
+            if len(pfn) > MAX_PFN:
+                failed[raw] = f"PFN is longer than {MAX_PFN} characters"
+                continue
+            wanted[raw] = (path, str(props["SE"]), pfn)
         se_ids = {se: self.store.se_id(se) for _path, se, _pfn in wanted.values()}
         successful: dict[str, Any] = {}
         size_per_se: dict[str, int] = {}

@@ -35,6 +35,8 @@ T = TypeVar("T")
 DEFAULT_MAX_BULK = 100_000
 ROOT_MODE = 0o755
 NO_SUCH = "No such file or directory"
+MAX_PFN = 1024  # FC_Replicas.PFN
+MAX_SE_NAME = 127  # FC_StorageElements.SEName
 DIR_CACHE_LIMIT = 1_000_000
 
 
@@ -168,6 +170,8 @@ class CatalogStore:
         """None when `name` is a usable SE, else the per-item failure reason."""
         if not isinstance(name, str) or not name:
             return f"storage element {name!r} is not a name: give the SE name from /Resources/StorageElements"
+        if len(name) > MAX_SE_NAME:
+            return f"storage element name {name[:30]!r}... is longer than {MAX_SE_NAME} characters"
         if self.known_ses is not None and name not in self.known_ses:
             return f"unknown storage element {name!r}: it is not defined in /Resources/StorageElements"
         return None

@@ -81,15 +81,33 @@ class FileCatalogClient:
             merged["Failed"].update(reply.get("Failed", {}))
         return merged
 
-    # -- operations --------------------------------------------------------------------------
+    def _rest_bulk(
+        self, path: str, key: str, items: Iterable[Any] | Mapping[str, Any], **extra: Any
+    ) -> dict[str, dict[str, Any]]:
+        """Like `_bulk` over REST: JSON bodies skip the form encoding of DIRAC RPC (about 2x faster
+        for 10k-file batches, see docs/catalog.md)."""
+        merged: dict[str, dict[str, Any]] = {"Successful": {}, "Failed": {}}
+        if isinstance(items, Mapping):
+            pairs = list(items.items())
+            batches: list[Any] = [dict(pairs[i : i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)]
+        else:
+            seq = list(items)
+            batches = [seq[i : i + self.batch_size] for i in range(0, len(seq), self.batch_size)]
+        for batch in batches:
+            reply = self.client.request("POST", path, json={key: batch, **extra})
+            merged["Successful"].update(reply.get("Successful", {}))
+            merged["Failed"].update(reply.get("Failed", {}))
+        return merged
+
+    # -- operations (the three bulk hot paths over REST, the rest with DIRAC's RPC names) -----------
     def add_files(self, files: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        return self._bulk("addFile", files)
+        return self._rest_bulk("files", "files", files)
 
     def remove_files(self, lfns: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return self._bulk("removeFile", lfns)
+        return self._rest_bulk("files/remove", "paths", lfns)
 
     def get_replicas(self, lfns: Iterable[str], all_status: bool = False) -> dict[str, dict[str, Any]]:
-        return self._bulk("getReplicas", lfns, all_status)
+        return self._rest_bulk("replicas/get", "lfns", lfns, all_status=all_status)
 
     def add_replicas(self, replicas: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         return self._bulk("addReplica", replicas)

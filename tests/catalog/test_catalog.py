@@ -49,6 +49,14 @@ def test_mkdir_is_recursive_and_owned_by_the_caller(catalog: FileCatalog) -> Non
     }
 
 
+def test_a_new_catalog_lists_an_empty_root(engine: Engine) -> None:
+    fc = make_catalog(engine)
+    assert fc.directories.list_dir(ALICE, ["/"]) == {
+        "Successful": {"/": {"Files": {}, "SubDirs": {}, "Links": {}}},
+        "Failed": {},
+    }
+
+
 def test_umask_from_the_callers_identity(engine: Engine) -> None:
     fc = make_catalog(engine, umask=lambda caller: 0o077 if caller.username == "alice" else 0o002)
     fc.directories.create(ADMIN, ["/x"])
@@ -109,6 +117,8 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
         f"{HOME}/../etc": {"Size": 1},
         f"{HOME}//double": {"Size": 1},
         f"{HOME}/neg": {"Size": -1},
+        f"{HOME}/huge": {"Size": 1 << 64},
+        f"{HOME}/longpfn": {"Size": 1, "SE": "SE-A", "PFN": "p" * 2000},
         f"{HOME}/nosize": {"SE": "SE-A"},
         f"{HOME}/badse": {"Size": 1, "SE": "NO-SUCH-SE"},
         f"{HOME}/notdict": 5,
@@ -121,10 +131,11 @@ def test_duplicates_and_bad_input_are_per_item(catalog: FileCatalog, engine: Eng
     assert "different Size" in failed[f"{HOME}/f00001.dat"]
     assert "not absolute" in failed["relative/path"]
     assert "'..'" in failed[f"{HOME}/../etc"] and "empty" in failed[f"{HOME}//double"]
-    assert "Size" in failed[f"{HOME}/neg"] and "Size" in failed[f"{HOME}/nosize"]
+    assert "Size" in failed[f"{HOME}/neg"] and "Size" in failed[f"{HOME}/nosize"] and "2**63" in failed[f"{HOME}/huge"]
     assert "unknown storage element 'NO-SUCH-SE'" in failed[f"{HOME}/badse"]
     assert "dict" in failed[f"{HOME}/notdict"] and "is a directory" in failed[HOME]
     assert "limit is 255" in failed[f"{HOME}/" + "x" * 300]
+    assert "PFN is longer" in failed[f"{HOME}/longpfn"]
     assert counts(engine) == before  # nothing half-written
     assert (
         "unknown storage element"
