@@ -274,13 +274,10 @@ class JobDB(BaseDB):
         """Write each job's final JDL (it names the JobID, known only after the insert)."""
         if self.is_mysql:
             # One multi-row INSERT ... ON DUPLICATE KEY UPDATE instead of one UPDATE round trip per job.
+            # The rows exist (inserted above, same transaction): only JDL is written, so the other
+            # NOT NULL columns get '' rather than their texts sent (and escaped) a second time.
             rows = [
-                {
-                    "JobID": job_id,
-                    "JDL": job.render_jdl(job_id),
-                    "JobRequirements": job.requirements,
-                    "OriginalJDL": job.original_jdl,
-                }
+                {"JobID": job_id, "JDL": job.render_jdl(job_id), "JobRequirements": "", "OriginalJDL": ""}
                 for job_id, job in zip(job_ids, jobs, strict=True)
             ]
             upsert_many(conn, JobJDLs, rows, ["JDL"])
