@@ -16,6 +16,9 @@ def _register() -> None:
     from dirac_kit.runbook.cli import runbook
 
     cli.add_command(runbook)
+    from dirac_kit.lab.cli import lab_group
+
+    cli.add_command(lab_group)
 
 
 def main() -> None:
