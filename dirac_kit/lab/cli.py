@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import click
 
+from dirac_kit.lab import engine as engines
 from dirac_kit.lab import lab
+from dirac_kit.lab.image import ensure_image
 from dirac_kit.lab.paths import LabPaths
 
 CONFIRM_HELP = "confirm a destructive action (the lab's hosts and their data are removed)"
@@ -32,6 +35,16 @@ def up_cmd(site: str, inventory: str | None) -> None:
     paths = LabPaths.default()
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
     click.echo(f"lab: ansible -i {paths.lab_inventory.relative_to(paths.root)} all -m ansible.builtin.ping")
+
+
+@lab_group.command("build")
+@click.option("--no-cache", is_flag=True, help="rebuild the base and host images even if cached")
+def build_cmd(no_cache: bool) -> None:
+    """Build the lab host image (`up` does it when missing); prints its tag."""
+    paths = LabPaths.default()
+    started = time.monotonic()
+    tag = ensure_image(engines.connect(paths), paths, log=click.echo, rebuild=no_cache)
+    click.echo(f"lab: image {tag} ready in {time.monotonic() - started:.0f} s")
 
 
 @lab_group.command("down")

@@ -86,8 +86,8 @@ def _start_podman_service(paths: LabPaths, url: str) -> Any:
     if subprocess.run(["which", "podman"], capture_output=True).returncode != 0:
         raise EngineError("neither Docker nor podman is available: run scripts/setup.sh (installs podman and runc)")
     Path(PODMAN_SOCKET).parent.mkdir(parents=True, exist_ok=True)
-    paths.state.mkdir(parents=True, exist_ok=True)
-    log = (paths.state / "podman-service.log").open("ab")
+    paths.service_log.parent.mkdir(parents=True, exist_ok=True)
+    log = paths.service_log.open("ab")
     # --time=0: the service stays until `lab down` stops it (otherwise it exits when idle).
     proc = subprocess.Popen(
         ["podman", "system", "service", "--time=0", url],
@@ -106,7 +106,7 @@ def _start_podman_service(paths: LabPaths, url: str) -> Any:
         if proc.poll() is not None:
             break
         time.sleep(0.3)
-    raise EngineError(f"podman API service did not start on {url}: see {paths.state / 'podman-service.log'}")
+    raise EngineError(f"podman API service did not start on {url}: see {paths.service_log}")
 
 
 def stop_service(paths: LabPaths) -> bool:

@@ -11,11 +11,11 @@ from docker.errors import NotFound as DockerNotFound
 
 from dirac_core.errors import Conflict, DiracError
 from dirac_kit.lab.engine import Engine
-from dirac_kit.lab.network import NETWORK
 from dirac_kit.lab.paths import LabPaths
 
-LABEL = "dirac.lab"
-HOST_LABEL = "dirac.lab.host"
+LABEL = "dirac.lab"  # value: the lab's name
+ROLE_LABEL = "dirac.lab.role"  # host, or build for image build containers
+HOST_LABEL = "dirac.lab.host"  # the inventory host name
 
 
 class HostError(DiracError):
@@ -44,8 +44,9 @@ def _run_options(engine: Engine) -> dict[str, Any]:
     }
 
 
-def lab_containers(engine: Engine) -> list[Any]:
-    return list(engine.client.containers.list(all=True, filters={"label": f"{LABEL}=host"}))
+def lab_containers(engine: Engine, paths: LabPaths) -> list[Any]:
+    labels = [f"{LABEL}={paths.name}", f"{ROLE_LABEL}=host"]
+    return list(engine.client.containers.list(all=True, filters={"label": labels}))
 
 
 def _get(engine: Engine, name: str) -> Any | None:
@@ -55,27 +56,35 @@ def _get(engine: Engine, name: str) -> Any | None:
         return None
 
 
-def ip_of(container: Any) -> str:
+def ip_of(container: Any, network: str) -> str:
     networks = container.attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
-    return str((networks.get(NETWORK) or {}).get("IPAddress") or "")
+    return str((networks.get(network) or {}).get("IPAddress") or "")
 
 
-def start_host(engine: Engine, image: str, name: str, site: str, public_key: str) -> str:
-    """Start (or keep) the container of ``name``; authorize the lab key; return its IP."""
-    container = _get(engine, name)
-    if container is not None and container.labels.get(LABEL) != "host":
-        raise Conflict(f"a container named {name} exists and is not a lab host: remove it (podman rm -f {name})")
+def _create(engine: Engine, paths: LabPaths, image: str, name: str, site: str) -> Any:
+    api = engine.client.api
+    # Low-level API: the network alias (= inventory name) cannot be set through containers.run().
+    created = api.create_container(
+        image,
+        command=["/sbin/init"],
+        name=paths.container(name),
+        hostname=name,
+        labels={LABEL: paths.name, ROLE_LABEL: "host", HOST_LABEL: name, "dirac.lab.site": site},
+        host_config=api.create_host_config(network_mode=paths.network, **_run_options(engine)),
+        networking_config=api.create_networking_config({paths.network: api.create_endpoint_config(aliases=[name])}),
+    )
+    api.start(created["Id"])
+    return engine.client.containers.get(created["Id"])
+
+
+def start_host(engine: Engine, paths: LabPaths, image: str, name: str, site: str, public_key: str) -> str:
+    """Start (or keep) the container of host ``name``; authorize the lab key; return its IP."""
+    cname = paths.container(name)
+    container = _get(engine, cname)
+    if container is not None and container.labels.get(LABEL) != paths.name:
+        raise Conflict(f"a container named {cname} exists and is not a lab host: remove it (podman rm -f {cname})")
     if container is None:
-        container = engine.client.containers.run(
-            image,
-            command=["/sbin/init"],
-            name=name,
-            hostname=name,
-            detach=True,
-            network=NETWORK,
-            labels={LABEL: "host", HOST_LABEL: name, "dirac.lab.site": site},
-            **_run_options(engine),
-        )
+        container = _create(engine, paths, image, name, site)
     elif container.status != "running":
         container.start()
     deadline = time.monotonic() + 120
@@ -87,16 +96,16 @@ def start_host(engine: Engine, image: str, name: str, site: str, public_key: str
             break
         time.sleep(1)
     else:
-        raise HostError(f"{name}: systemd did not finish booting ({state!r}): see `podman logs {name}`")
+        raise HostError(f"{name}: systemd did not finish booting ({state!r}): see `podman logs {cname}`")
     code, out = container.exec_run(
         ["sh", "-c", 'umask 077 && mkdir -p /root/.ssh && printf "%s\\n" "$0" > /root/.ssh/authorized_keys', public_key]
     )
     if code != 0:
         raise HostError(f"{name}: could not install the lab SSH key: {out.decode(errors='replace').strip()}")
     container.reload()
-    ip = ip_of(container)
+    ip = ip_of(container, paths.network)
     if not ip:
-        raise HostError(f"{name}: no IP address on network {NETWORK}")
+        raise HostError(f"{name}: no IP address on network {paths.network}")
     return ip
 
 
@@ -117,18 +126,20 @@ def wait_ssh(paths: LabPaths, name: str, timeout: float = 60) -> None:
     raise HostError(f"{name}: not reachable by SSH after {timeout:.0f} s: {last}")
 
 
-def state_of(container: Any) -> HostState:
+def state_of(container: Any, paths: LabPaths) -> HostState:
     systemd = "-"
     if container.status == "running":
         _code, out = container.exec_run(["systemctl", "is-system-running"])
         systemd = out.decode(errors="replace").strip() or "?"
     image = ",".join(container.image.tags) if container.image else "?"
-    return HostState(container.name, ip_of(container), container.status, systemd, image)
+    name = container.labels.get(HOST_LABEL, container.name)
+    return HostState(name, ip_of(container, paths.network), container.status, systemd, image)
 
 
-def remove_hosts(engine: Engine) -> list[str]:
+def remove_hosts(engine: Engine, paths: LabPaths) -> list[str]:
+    """Remove every container of this lab (hosts and leftover image build containers)."""
     removed = []
-    for container in engine.client.containers.list(all=True, filters={"label": LABEL}):
+    for container in engine.client.containers.list(all=True, filters={"label": f"{LABEL}={paths.name}"}):
         container.remove(force=True, v=True)
         removed.append(container.name)
     return removed

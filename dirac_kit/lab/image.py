@@ -127,14 +127,14 @@ def registry_reachable() -> bool:
     return True
 
 
-def ensure_image(engine: Engine, paths: LabPaths, log: Log = print) -> str:
-    """Return the host image tag, building what is missing."""
+def ensure_image(engine: Engine, paths: LabPaths, log: Log = print, rebuild: bool = False) -> str:
+    """Return the host image tag, building what is missing (everything when ``rebuild``)."""
     tag = host_tag()
-    if _image_exists(engine, tag):
+    if _image_exists(engine, tag) and not rebuild:
         return tag
     base = f"{BASE_REPO}:{base_hash()}"
     from_registry = False
-    if not _image_exists(engine, base):
+    if rebuild or not _image_exists(engine, base):
         if registry_reachable():
             log("lab: pulling debian:bookworm")
             engine.client.images.pull("debian", tag=SUITE)
@@ -151,7 +151,7 @@ def ensure_image(engine: Engine, paths: LabPaths, log: Log = print) -> str:
             f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {install}\n"
             "rm -f /usr/sbin/policy-rc.d\n" + script
         )
-    _commit_setup(engine, base, tag, script)
+    _commit_setup(engine, paths, base, tag, script)
     return tag
 
 
@@ -184,9 +184,10 @@ def _debootstrap_base(engine: Engine, paths: LabPaths, tag: str, log: Log) -> No
         raise ImageError(f"importing the debootstrap rootfs did not create {tag}")
 
 
-def _commit_setup(engine: Engine, base: str, tag: str, script: str) -> None:
+def _commit_setup(engine: Engine, paths: LabPaths, base: str, tag: str, script: str) -> None:
+    labels = {LABEL: paths.name, "dirac.lab.role": "build"}
     container: Any = engine.client.containers.run(
-        base, command=["sleep", "infinity"], detach=True, labels={LABEL: "build"}, network_mode="host"
+        base, command=["sleep", "infinity"], detach=True, labels=labels, network_mode="host"
     )
     try:
         code, output = container.exec_run(["sh", "-c", script])
@@ -198,7 +199,7 @@ def _commit_setup(engine: Engine, base: str, tag: str, script: str) -> None:
             repository=repo,
             tag=version,
             changes=['CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3"],
-            conf={"Labels": {LABEL: "image"}},
+            conf={"Labels": {"dirac.lab.image": tag}},
         )
     finally:
         container.remove(force=True)

@@ -31,10 +31,12 @@ def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) ->
     engine = engines.connect(paths)
     image = ensure_image(engine, paths, log)
     public_key = ensure_key(paths.ssh_key)
-    ensure_network(engine)
+    ensure_network(engine, paths)
     log(f"lab: starting {len(names)} hosts from {image}")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(start_host, engine, image, name, _site_of(groups[name]), public_key) for name in names]
+        futures = [
+            pool.submit(start_host, engine, paths, image, name, _site_of(groups[name]), public_key) for name in names
+        ]
         for future in futures:
             future.result()
     ips = running_ips(paths)
@@ -49,9 +51,9 @@ def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) ->
 def running_ips(paths: LabPaths) -> dict[str, str]:
     engine = engines.connect(paths, start=False)
     ips = {}
-    for container in lab_containers(engine):
+    for container in lab_containers(engine, paths):
         container.reload()
-        state = state_of(container)
+        state = state_of(container, paths)
         if state.status == "running" and state.ip:
             ips[state.name] = state.ip
     return ips
@@ -62,7 +64,7 @@ def status(paths: LabPaths) -> list[HostState]:
         engine = engines.connect(paths, start=False)
     except engines.EngineError:
         return []
-    return sorted((state_of(c) for c in lab_containers(engine)), key=lambda s: s.name)
+    return sorted((state_of(c, paths) for c in lab_containers(engine, paths)), key=lambda s: s.name)
 
 
 def down(paths: LabPaths, log: Log = print) -> None:
@@ -72,12 +74,14 @@ def down(paths: LabPaths, log: Log = print) -> None:
     except engines.EngineError:
         engine = None
     if engine is not None:
-        removed = remove_hosts(engine)
+        removed = remove_hosts(engine, paths)
         if removed:
             log(f"lab: removed {len(removed)} containers: {' '.join(sorted(removed))}")
-        if remove_network(engine):
-            log("lab: removed network dirac-lab")
+        if remove_network(engine, paths):
+            log(f"lab: removed network {paths.network}")
+        # Another lab (tests run their own beside the default one) may still use the service.
+        others = engine.client.containers.list(all=True, filters={"label": "dirac.lab"})
+        if not others and engines.stop_service(paths):
+            log("lab: stopped the podman API service")
     remove_overlay(paths)
-    if engines.stop_service(paths):
-        log("lab: stopped the podman API service")
-    log("lab: down")
+    log(f"lab: {paths.name} down")

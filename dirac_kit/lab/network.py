@@ -1,29 +1,29 @@
-"""The lab's private network: a user-defined bridge where DNS names are the containers' names."""
+"""The lab's private network: a user-defined bridge with DNS, where hosts resolve inventory names."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dirac_kit.lab.engine import Engine
+from dirac_kit.lab.paths import LabPaths
 
-NETWORK = "dirac-lab"
 LABEL = "dirac.lab"
 
 
-def ensure_network(engine: Engine) -> Any:
-    found = engine.client.networks.list(names=[NETWORK])
-    for net in found:
-        if net.name == NETWORK:
-            return net
-    # Podman enables DNS on user-defined networks (dnsname plugin with CNI, aardvark with netavark);
-    # Docker does too. Containers then resolve each other by container name (= inventory name).
-    return engine.client.networks.create(NETWORK, driver="bridge", labels={LABEL: "network"})
+def _find(engine: Engine, name: str) -> Any | None:
+    return next((net for net in engine.client.networks.list(names=[name]) if net.name == name), None)
 
 
-def remove_network(engine: Engine) -> bool:
-    removed = False
-    for net in engine.client.networks.list(names=[NETWORK]):
-        if net.name == NETWORK:
-            net.remove()
-            removed = True
-    return removed
+def ensure_network(engine: Engine, paths: LabPaths) -> Any:
+    # Podman enables DNS on user-defined networks (the dnsname plugin with CNI, aardvark-dns with
+    # netavark); Docker does too. Each host joins with its inventory name as alias.
+    return _find(engine, paths.network) or engine.client.networks.create(
+        paths.network, driver="bridge", labels={LABEL: paths.name}
+    )
+
+
+def remove_network(engine: Engine, paths: LabPaths) -> bool:
+    net = _find(engine, paths.network)
+    if net is not None:
+        net.remove()
+    return net is not None

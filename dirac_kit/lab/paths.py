@@ -10,14 +10,29 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+DEFAULT_NAME = "lab"
+
+
 @dataclass(frozen=True)
 class LabPaths:
+    """Files and engine names of one lab. The default lab is ``lab``; tests run others beside it."""
+
     root: Path
+    name: str = DEFAULT_NAME
 
     @classmethod
     def default(cls) -> LabPaths:
         # DIRAC_KIT_ROOT lets an installed (non-editable) kit point at a checkout.
-        return cls(Path(os.environ.get("DIRAC_KIT_ROOT", REPO_ROOT)).resolve())
+        root = Path(os.environ.get("DIRAC_KIT_ROOT", REPO_ROOT)).resolve()
+        return cls(root, os.environ.get("DIRAC_LAB_NAME", DEFAULT_NAME))
+
+    @property
+    def network(self) -> str:
+        return f"dirac-{self.name}"
+
+    def container(self, host: str) -> str:
+        """Container name of an inventory host: the host name itself in the default lab."""
+        return host if self.name == DEFAULT_NAME else f"{self.name}-{host}"
 
     @property
     def containers_conf(self) -> Path:
@@ -25,11 +40,11 @@ class LabPaths:
 
     @property
     def state(self) -> Path:
-        return self.root / "var" / "lab"
+        return self.root / "var" / self.name
 
     @property
     def build(self) -> Path:
-        return self.state / "build"
+        return self.root / "var" / "lab-build"
 
     @property
     def ssh_key(self) -> Path:
@@ -46,8 +61,12 @@ class LabPaths:
 
     @property
     def service_pid(self) -> Path:
-        """PID of the podman API service, present only when the lab started it."""
-        return self.state / "podman-service.pid"
+        """PID of the podman API service, present only when a lab started it (shared by all labs)."""
+        return Path("/run/podman/dirac-kit-service.pid")
+
+    @property
+    def service_log(self) -> Path:
+        return self.root / "var" / "podman-service.log"
 
     @property
     def lab_inventory(self) -> Path:
