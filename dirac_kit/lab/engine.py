@@ -76,6 +76,13 @@ def connect(paths: LabPaths, start: bool = True) -> Engine:
     url = f"unix://{PODMAN_SOCKET}"
     client = _try(url)
     if client is not None:
+        runtime = client.info().get("DefaultRuntime")
+        if runtime != "runc":
+            # Someone started the service without the project's containers.conf: crun fails here.
+            raise EngineError(
+                f"the podman service on {url} uses runtime {runtime!r}, not runc: stop it and let "
+                f"`dirac-kit lab up` start it (CONTAINERS_CONF={paths.containers_conf})"
+            )
         return Engine(client, url, True, _service_pid(paths) is not None)
     if not start:
         raise EngineError("no container engine is running (the lab is down)")
