@@ -50,7 +50,7 @@ def write_overlay(paths: LabPaths, ips: dict[str, str]) -> None:
         }
         for name, ip in sorted(ips.items())
     }
-    header = "# Written by `dirac-kit lab up`: ansible_host of each running lab host.\n"
+    header = "---\n# Written by `dirac-kit lab up`: ansible_host of each running lab host.\n"
     _write_private(paths.hosts_file, header + yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=True))
 
 
