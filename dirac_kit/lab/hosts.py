@@ -109,7 +109,7 @@ def start_host(engine: Engine, paths: LabPaths, image: str, name: str, site: str
     return ip
 
 
-def wait_ssh(paths: LabPaths, name: str, timeout: float = 60) -> None:
+def wait_ssh(paths: LabPaths, name: str, timeout: float = 120) -> None:
     """Wait until ``ssh name`` works from this machine (the controller), as Ansible will use it."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -131,7 +131,9 @@ def state_of(container: Any, paths: LabPaths) -> HostState:
     if container.status == "running":
         _code, out = container.exec_run(["systemctl", "is-system-running"])
         systemd = out.decode(errors="replace").strip() or "?"
-    image = ",".join(container.image.tags) if container.image else "?"
+    image = "?"
+    if container.image is not None:  # an image rebuilt since the host started has lost its tag
+        image = ",".join(t.rsplit("/", 1)[-1] for t in container.image.tags) or container.image.short_id
     name = container.labels.get(HOST_LABEL, container.name)
     return HostState(name, ip_of(container, paths.network), container.status, systemd, image)
 
