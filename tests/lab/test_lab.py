@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -96,6 +97,27 @@ def test_ansible_reaches_every_host_over_ssh(lab: dict[str, str]) -> None:
         host, _, rest = line.partition(" | SUCCESS => ")
         assert json.loads(rest)["ansible_facts"]["ansible_hostname"] == host
     assert len(proc.stdout.splitlines()) == len(HOSTS)
+
+
+def test_operator_cli_runs_a_playbook_on_the_lab_over_ssh(lab: dict[str, str], tmp_path: Path) -> None:
+    """`dirac-kit -i inventories/lab <action>`: lab vault added by the wrapper, --limit passed through."""
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "verify.yml").write_text(
+        "- name: Where am I\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Hostname and the vault\n      ansible.builtin.command: hostname\n      changed_when: false\n"
+        "    - name: Vault secret is there\n      ansible.builtin.assert:\n"
+        "        that: dirac_db_passwords.egi | length > 0\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "dirac_kit", "-i", str(INVENTORY), "verify", "--limit", "cc_in2p3"],
+        capture_output=True, text=True, env={**ENV, "DIRAC_KIT_ROOT": str(tmp_path)}, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "--vault-id lab@" in proc.stderr
+    recap = dict(re.findall(r"^(\S+)\s+: (ok=\d+\s+changed=\d+\s+unreachable=\d+\s+failed=\d+)", proc.stdout, re.M))
+    new_site = [h for h, groups in host_groups(INVENTORY).items() if "cc_in2p3" in groups]
+    assert sorted(recap) == sorted(new_site)
+    assert {re.sub(r"\s+", " ", line) for line in recap.values()} == {"ok=2 changed=0 unreachable=0 failed=0"}
 
 
 def test_up_again_keeps_the_running_hosts(lab: dict[str, str]) -> None:
