@@ -58,11 +58,11 @@ def down_cmd() -> None:
 @click.option("-i", "--inventory", default=None, help="inventory (default: inventories/lab)")
 @click.option("--yes-i-really-mean-it", "confirmed", is_flag=True, help=CONFIRM_HELP)
 def reset_cmd(site: str, inventory: str | None, confirmed: bool) -> None:
-    """Down, then up from the cached image: bare hosts again."""
+    """Remove the hosts of SITE (default: the whole lab), then up from the cached image: bare hosts again."""
     if not confirmed:
-        raise click.UsageError("lab reset destroys every lab host and its data: add --yes-i-really-mean-it")
+        raise click.UsageError("lab reset destroys lab hosts and their data: add --yes-i-really-mean-it")
     paths = LabPaths.default()
-    lab.down(paths, log=click.echo)
+    lab.remove_site(paths, _inventory(inventory, paths), site, log=click.echo)
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
 
 

@@ -138,10 +138,12 @@ def state_of(container: Any, paths: LabPaths) -> HostState:
     return HostState(name, ip_of(container, paths.network), container.status, systemd, image)
 
 
-def remove_hosts(engine: Engine, paths: LabPaths) -> list[str]:
-    """Remove every container of this lab (hosts and leftover image build containers)."""
+def remove_hosts(engine: Engine, paths: LabPaths, only: set[str] | None = None) -> list[str]:
+    """Remove the containers of this lab: all of them (with leftover build containers) or ``only`` these hosts."""
     removed = []
     for container in engine.client.containers.list(all=True, filters={"label": f"{LABEL}={paths.name}"}):
+        if only is not None and container.labels.get(HOST_LABEL) not in only:
+            continue
         container.remove(force=True, v=True)
         removed.append(container.name)
     return removed

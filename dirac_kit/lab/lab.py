@@ -67,6 +67,16 @@ def status(paths: LabPaths) -> list[HostState]:
     return sorted((state_of(c, paths) for c in lab_containers(engine, paths)), key=lambda s: s.name)
 
 
+def remove_site(paths: LabPaths, inventory: Path, site: str, log: Log = print) -> None:
+    """Remove the hosts of one site only (`reset --site`); the other site keeps running."""
+    if site == "all":
+        down(paths, log)
+        return
+    engine = engines.connect(paths)
+    removed = remove_hosts(engine, paths, only=set(site_hosts(inventory, site)))
+    log(f"lab: removed {len(removed)} containers: {' '.join(sorted(removed))}")
+
+
 def down(paths: LabPaths, log: Log = print) -> None:
     """Remove lab containers and network, stop the podman service the lab started. Keeps the image."""
     try:

@@ -127,6 +127,35 @@ def test_up_again_keeps_the_running_hosts(lab: dict[str, str]) -> None:
     assert podman("ps", "-q", "--filter", f"label=dirac.lab={NAME}").split() == before
 
 
+def _ids(site_group: str) -> set[str]:
+    out = podman(
+        "ps",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        f"label=dirac.lab={NAME}",
+        "--filter",
+        "label=dirac.lab.site=" + site_group,
+    )
+    return set(out.split())
+
+
+def test_reset_needs_confirmation_and_resets_only_its_site(lab: dict[str, str]) -> None:
+    old, new = _ids("old"), _ids("new")
+    assert (len(old), len(new)) == (3, 6)
+    refused = kit("lab", "reset", "--site", "old")
+    assert refused.returncode != 0
+    assert "--yes-i-really-mean-it" in refused.stderr
+    assert _ids("old") == old
+    proc = kit("lab", "reset", "--site", "old", "--yes-i-really-mean-it")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _ids("new") == new
+    fresh = _ids("old")
+    assert len(fresh) == 3
+    assert not fresh & old
+    assert ssh("cyf-db01", "systemctl is-system-running").stdout.strip() == "running"
+
+
 def test_down_leaves_nothing(lab: dict[str, str]) -> None:
     proc = kit("lab", "down")
     assert proc.returncode == 0, proc.stderr
