@@ -73,9 +73,9 @@ def status_cmd() -> None:
     if not states:
         click.echo("lab: no hosts (run `dirac-kit lab up`)")
         return
-    click.echo(f"{'HOST':<14} {'IP':<15} {'STATE':<9} {'SYSTEMD':<10} IMAGE")
+    click.echo(f"{'HOST':<14} {'IP':<15} {'SITE':<5} {'STATE':<9} {'SYSTEMD':<10} IMAGE")
     for s in states:
-        click.echo(f"{s.name:<14} {s.ip or '-':<15} {s.status:<9} {s.systemd:<10} {s.image}")
+        click.echo(f"{s.name:<14} {s.ip or '-':<15} {s.site:<5} {s.status:<9} {s.systemd:<10} {s.image}")
 
 
 @lab_group.command("ssh", context_settings={"ignore_unknown_options": True})

@@ -29,6 +29,7 @@ class HostState:
     status: str  # container status: running, exited...
     systemd: str  # `systemctl is-system-running`, or "-" when not running
     image: str
+    site: str = "-"  # old or new (`lab up --site`)
 
 
 def _run_options(engine: Engine) -> dict[str, Any]:
@@ -135,7 +136,8 @@ def state_of(container: Any, paths: LabPaths) -> HostState:
     if container.image is not None:  # an image rebuilt since the host started has lost its tag
         image = ",".join(t.rsplit("/", 1)[-1] for t in container.image.tags) or container.image.short_id
     name = container.labels.get(HOST_LABEL, container.name)
-    return HostState(name, ip_of(container, paths.network), container.status, systemd, image)
+    site = container.labels.get("dirac.lab.site", "-")
+    return HostState(name, ip_of(container, paths.network), container.status, systemd, image, site)
 
 
 def remove_hosts(engine: Engine, paths: LabPaths, only: set[str] | None = None) -> list[str]:
