@@ -32,7 +32,8 @@ class HostState:
     site: str = "-"  # old or new (`lab up --site`)
 
 
-def _run_options(engine: Engine) -> dict[str, Any]:
+def run_options(engine: Engine) -> dict[str, Any]:
+    """Extra ``create_host_config`` arguments for systemd as PID 1 on this engine."""
     if engine.is_podman:
         # Podman's systemd mode (command /sbin/init) mounts /run, /tmp and the cgroup tree itself.
         return {}
@@ -40,7 +41,7 @@ def _run_options(engine: Engine) -> dict[str, Any]:
     return {
         "privileged": True,
         "cgroupns": "host",
-        "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        "binds": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
         "tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""},  # noqa: S108 - the container's /tmp,
     }
 
@@ -71,7 +72,7 @@ def _create(engine: Engine, paths: LabPaths, image: str, name: str, site: str) -
         name=paths.container(name),
         hostname=name,
         labels={LABEL: paths.name, ROLE_LABEL: "host", HOST_LABEL: name, "dirac.lab.site": site},
-        host_config=api.create_host_config(network_mode=paths.network, **_run_options(engine)),
+        host_config=api.create_host_config(network_mode=paths.network, **run_options(engine)),
         networking_config=api.create_networking_config({paths.network: api.create_endpoint_config(aliases=[name])}),
     )
     api.start(created["Id"])

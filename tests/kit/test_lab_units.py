@@ -6,9 +6,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from docker.types import HostConfig
 
 from dirac_core.errors import BadRequest
 from dirac_kit.lab import image
+from dirac_kit.lab.engine import Engine
+from dirac_kit.lab.hosts import run_options
 from dirac_kit.lab.inventory import host_groups, site_hosts
 from dirac_kit.lab.overlay import remove_overlay, write_overlay
 from dirac_kit.lab.paths import REPO_ROOT, LabPaths
@@ -68,3 +71,15 @@ def test_default_lab_names_containers_after_hosts() -> None:
     assert LabPaths(REPO_ROOT).container("ccdiracli07") == "ccdiracli07"
     assert LabPaths(REPO_ROOT).network == "dirac-lab"
     assert LabPaths(REPO_ROOT, "tlab").container("ccdiracli07") == "tlab-ccdiracli07"
+
+
+@pytest.mark.parametrize("is_podman", [True, False])
+def test_host_config_for_systemd_is_valid_for_the_engine(is_podman: bool) -> None:
+    """Docker needs privileged + cgroup mount + tmpfs; podman's systemd mode does it itself."""
+    engine = Engine(client=None, base_url="unix:///x", is_podman=is_podman, started_service=False)
+    config = HostConfig(version="1.41", network_mode="dirac-lab", **run_options(engine))
+    assert config.get("Privileged", False) is (not is_podman)
+    if not is_podman:
+        assert config["Binds"] == ["/sys/fs/cgroup:/sys/fs/cgroup:rw"]
+        assert set(config["Tmpfs"]) == {"/run", "/run/lock", "/tmp"}
+        assert config["CgroupnsMode"] == "host"
