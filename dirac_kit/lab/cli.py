@@ -34,7 +34,8 @@ def up_cmd(site: str, inventory: str | None) -> None:
     """Build the host image if needed and start the hosts; `ssh HOST` and Ansible work after it."""
     paths = LabPaths.default()
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
-    click.echo(f"lab: ansible -i {paths.lab_inventory.relative_to(paths.root)} all -m ansible.builtin.ping")
+    inv = paths.lab_inventory.relative_to(paths.root)
+    click.echo(f"lab: ansible -i {inv} all --vault-id lab@{inv}/vault-password.lab.txt -m ansible.builtin.ping")
 
 
 @lab_group.command("build")

@@ -33,7 +33,7 @@ def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) ->
     public_key = ensure_key(paths.ssh_key)
     ensure_network(engine, paths)
     log(f"lab: starting {len(names)} hosts from {image}")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
         futures = [
             pool.submit(start_host, engine, paths, image, name, _site_of(groups[name]), public_key) for name in names
         ]
