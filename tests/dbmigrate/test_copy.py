@@ -76,7 +76,8 @@ def test_copy_all_pass_and_independent_check_agrees(
 
     # schema objects and AUTO_INCREMENT arrived
     rows = second_mariadb.execute(
-        f"SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{target}' AND TABLE_NAME = 'parent'",
+        "SELECT AUTO_INCREMENT FROM information_schema.TABLES "
+        f"WHERE TABLE_SCHEMA = '{target}' AND TABLE_NAME = 'parent'",
     )
     assert rows == [(5000,)]
     assert second_mariadb.execute(f"SELECT `{target}`.f_double(21)") == [(42,)]
