@@ -80,14 +80,17 @@ def check(plan: Plan, manifest: Manifest, confirm: bool) -> list[Action]:
             if db.strategy == "copy":
                 actions.append(_check_copy(plan, src, tgt, db, where, owned, confirm, dump_done))
             else:
+                # A repopulate's source is checked first: the missing subtree is the likelier mistake.
+                repop = (
+                    _check_repopulate(plan, src, tgt, db, where, owned, confirm)
+                    if db.strategy == "repopulate"
+                    else None
+                )
                 if schema_spec_name(db) is None:
                     known = ", ".join(sorted(all_databases()))
                     raise PlanError(f"{where}.name: unknown database {db.name!r} for {db.strategy}: "
                                     f"dirac_core has a schema for {known}")  # fmt: skip
-                if db.strategy == "reset":
-                    actions.append(_check_reset(plan, src, tgt, db, where, owned, confirm))
-                else:
-                    actions.append(_check_repopulate(plan, src, tgt, db, where, owned, confirm))
+                actions.append(repop or _check_reset(plan, src, tgt, db, where, owned, confirm))
         actions[0].details.insert(
             0,
             f"source {plan.source.describe()} MariaDB {src_info['version']} "
