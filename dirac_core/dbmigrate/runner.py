@@ -107,9 +107,12 @@ class Runner:
             conn.close()
 
     def _repopulate(self, db: DatabasePlan) -> None:
-        from dirac_core.dbmigrate.plan import PlanError
+        from dirac_core.dbmigrate.repopulate import repopulate
 
-        raise PlanError(f"{db.name}: repopulate needs the FileCatalogDB schema, which this build does not have yet")
+        notes = repopulate(self.plan, db, self.manifest)
+        failed = [c for c in self.manifest.chunks(db.name) if c.state != "verified"]
+        self.manifest.set_phase(db.name, "failed" if failed else "done", notes=notes)
+        self.progress.note(f"{db.name}: repopulated ({'; '.join(notes)})")
 
     # --------------------------------------------------------------------------------------- verify only
     def verify_only(self) -> Report:
