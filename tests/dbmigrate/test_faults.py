@@ -43,13 +43,13 @@ def test_kill_and_rerun_ends_verified(
     rerun = run_cli("migrate", str(plan), "--state-dir", str(state), "--quiet", "--report", str(tmp_path / "r.json"))
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["verdict"] == "PASS"
+    assert report["verdict"] == "PASS", rerun.stdout + (tmp_path / "r.txt").read_text()
     assert all(c["verdict"] == "PASS" for t in report["databases"][0]["tables"] for c in t["chunks"])
 
     src = source_mariadb.connect()
     tgt = second_mariadb.connect()
     try:
-        assert independent_checksums(tgt, target) == independent_checksums(src, source_db)
+        assert independent_checksums(tgt, target) == independent_checksums(src, source_db), rerun.stdout
     finally:
         src.close()
         tgt.close()
