@@ -195,13 +195,18 @@ class Copier:
             self._tables[(job.name, table.name)] = table
             self.progress.table(job.name, table.name, table.rows_estimate)
         chunk_rows = job.plan.chunk_rows or self.plan.chunk_rows
-        for table in dump.tables:
-            chunks = plan_chunks(src, job.name, table, chunk_rows)
-            total = 0
-            for chunk in chunks:
-                total += self._dump_chunk(src, job, table, chunk)
-                work.put((job.name, table.name, chunk.index))
-            self.progress.table(job.name, table.name, total)
+        plans = {table.name: plan_chunks(src, job.name, table, chunk_rows) for table in dump.tables}
+        totals = dict.fromkeys(plans, 0)
+        # Round-robin over the tables: loaders (one per table at a time) then work on several tables at
+        # once instead of queueing behind the table being dumped.
+        for rank in range(max((len(c) for c in plans.values()), default=0)):
+            for table in dump.tables:
+                chunks = plans[table.name]
+                if rank < len(chunks):
+                    totals[table.name] += self._dump_chunk(src, job, table, chunks[rank])
+                    work.put((job.name, table.name, chunks[rank].index))
+                    if rank == len(chunks) - 1:
+                        self.progress.table(job.name, table.name, totals[table.name])
         self.manifest.set_phase(job.name, "dumped")
 
     def _dump_chunk(self, src: Any, job: CopyTarget, table: obj.Table, chunk: Chunk) -> int:
