@@ -123,15 +123,7 @@ def read_schema(conn: Any, db: str) -> SchemaDump:
 
 def _read_table(conn: Any, db: str, name: str, rows_est: int) -> Table:
     create_sql = text(query(conn, f"SHOW CREATE TABLE {quote(db)}.{quote(name)}")[0][1])
-    cols = [
-        Column(text(c[0]), text(c[1]).lower(), text(c[2]), text(c[3]).upper() not in ("NEVER", ""))
-        for c in query(
-            conn,
-            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IFNULL(IS_GENERATED, 'NEVER') FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (db, name),
-        )
-    ]
+    cols = read_columns(conn, db, name)
     key = _chunk_key(conn, db, name, cols)
     table = Table(name=name, create_sql=create_sql, columns=cols, key=key, rows_estimate=rows_est)
     if key:
@@ -143,11 +135,29 @@ def _read_table(conn: Any, db: str, name: str, rows_est: int) -> Table:
     return table
 
 
+# EXTRA says "VIRTUAL GENERATED"/"STORED GENERATED" on MariaDB >= 10.2 and MySQL >= 5.7 (IS_GENERATED
+# is MariaDB-only; MySQL's "DEFAULT_GENERATED" is an expression default, not a generated column).
+# (LOCATE, not LIKE: these queries take %s parameters.)
+_GENERATED = "(LOCATE('VIRTUAL', EXTRA) > 0 OR LOCATE('STORED', EXTRA) > 0 OR LOCATE('PERSISTENT', EXTRA) > 0)"
+
+
+def read_columns(conn: Any, db: str, table: str) -> list[Column]:
+    return [
+        Column(text(c[0]), text(c[1]).lower(), text(c[2]), int(text(c[3]) or 0) == 1)
+        for c in query(
+            conn,
+            f"SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, {_GENERATED} FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (db, table),
+        )
+    ]
+
+
 def _chunk_key(conn: Any, db: str, name: str, cols: list[Column]) -> list[str]:
     """Primary key, else the first unique key whose columns are all NOT NULL and not generated."""
     rows = query(
         conn,
-        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE, IFNULL(c.IS_GENERATED, 'NEVER') "
+        f"SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE, {_GENERATED.replace('EXTRA', 'c.EXTRA')} "
         "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
         "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "
         "WHERE s.TABLE_SCHEMA = %s AND s.TABLE_NAME = %s AND s.NON_UNIQUE = 0 "
@@ -156,7 +166,7 @@ def _chunk_key(conn: Any, db: str, name: str, cols: list[Column]) -> list[str]:
     )
     keys: dict[str, list[tuple[str, bool]]] = {}
     for idx, col, nullable, gen in rows:
-        keys.setdefault(text(idx), []).append((text(col), text(nullable) == "NO" and text(gen).upper() == "NEVER"))
+        keys.setdefault(text(idx), []).append((text(col), text(nullable) == "NO" and int(text(gen) or 0) == 0))
     for _idx, parts in keys.items():
         if all(ok for _, ok in parts):
             return [c for c, _ in parts]
@@ -299,6 +309,7 @@ __all__ = [
     "create_post_objects",
     "create_tables",
     "drop_post_objects",
+    "read_columns",
     "read_schema",
     "strip_definer",
 ]

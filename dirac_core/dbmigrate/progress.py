@@ -60,9 +60,9 @@ class RichProgress:
         with self._lock:
             task = self._tasks.get((db, table))
             if task is None:
-                self._tasks[(db, table)] = self._bars.add_task(f"{db}.{table}", total=max(total_rows, 1), rate="-")
+                self._tasks[(db, table)] = self._bars.add_task(f"{db}.{table}", total=total_rows, rate="-")
             else:
-                self._bars.update(task, total=max(total_rows, 1))
+                self._bars.update(task, total=total_rows)
 
     def advance(self, db: str, table: str, rows: int) -> None:
         with self._lock:

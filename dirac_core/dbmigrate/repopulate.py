@@ -24,11 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import MySQLdb.cursors
+
 from dirac_core.dbmigrate.chunks import hash_expr, line_expr, load_sql
 from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, text
 from dirac_core.dbmigrate.faults import fault_point
 from dirac_core.dbmigrate.manifest import Manifest
-from dirac_core.dbmigrate.objects import Column, SchemaDump, Table
+from dirac_core.dbmigrate.objects import Column, SchemaDump, Table, read_columns
 from dirac_core.dbmigrate.plan import DatabasePlan, Plan, PlanError
 
 # (table, column holding the full directory path), in the order they are looked for.
@@ -82,15 +84,7 @@ def create_catalog(plan: Plan, db: DatabasePlan) -> None:
 
 
 def _columns(conn: Any, db: str, table: str) -> list[Column]:
-    return [
-        Column(text(c[0]), text(c[1]).lower(), text(c[2]), text(c[3]).upper() not in ("NEVER", ""))
-        for c in query(
-            conn,
-            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IFNULL(IS_GENERATED, 'NEVER') FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (db, table),
-        )
-    ]
+    return read_columns(conn, db, table)
 
 
 # --------------------------------------------------------------------------------------------- subtree
@@ -152,12 +146,12 @@ def repopulate_subtree(plan: Plan, db: DatabasePlan, manifest: Manifest) -> list
                 src, f"SELECT COUNT(*), IFNULL(SUM({hash_expr(table)}), 0) FROM {fq} WHERE {cond}", params
             )[0]
             path = work / f"{name}.tsv"
-            cur = src.cursor()
+            cur = src.cursor(MySQLdb.cursors.SSCursor)  # streamed: a subtree may hold millions of rows
             try:
                 cur.execute(f"SELECT {line_expr(cols)} FROM {fq} WHERE {cond}", params)
                 with path.open("wb") as fh:
-                    for (line,) in cur.fetchall():
-                        fh.write(line + b"\n")
+                    while batch := cur.fetchmany(10_000):
+                        fh.write(b"\n".join([r[0] for r in batch]) + b"\n")
             finally:
                 cur.close()
             manifest.add_dumped(
