@@ -1,7 +1,8 @@
 """`dirac-core db migrate PLAN`: run a database migration plan (see docs/dbmigrate.md).
 
 Exit status: 0 every database verified (PASS), 1 verification FAIL, 2 the plan or a server refused
-(nothing changed when the refusal comes from the preflight), 130 interrupted.
+(nothing changed when the refusal comes from the preflight), 3 a server error mid-run (rerun the same
+command to resume), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def migrate_command(
     quiet: bool,
 ) -> None:
     """Reset, copy and repopulate the databases of PLAN, verified and resumable."""
+    import MySQLdb
     from rich.console import Console
 
     from dirac_core.dbmigrate.plan import load_plan
@@ -72,6 +74,9 @@ def migrate_command(
         else:
             report = runner.run()
         seconds = runner.manifest.get("seconds")
+    except MySQLdb.Error as exc:  # a server failed mid-run: the manifest knows where we are
+        click.echo(f"error: {type(exc).__name__} {exc}: fix the cause, then rerun the same command to resume", err=True)
+        sys.exit(3)
     finally:
         runner.close()
     click.echo(report.text(chunks=False), nl=False)

@@ -60,3 +60,46 @@ def test_kill_and_rerun_ends_verified(
     )
     assert objects == [(2, 2, 1)]
     second_mariadb.execute(f"DROP DATABASE `{target}`")
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_ends_verified(
+    tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
+) -> None:
+    """SIGKILL from outside at random moments, five times in a row, then let it finish."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = f"{source_db}_random"
+    plan = write_plan(
+        tmp_path / "plan.yml",
+        source_mariadb.endpoint(),
+        target_of(second_mariadb),
+        [{"name": source_db, "strategy": "copy", "target_name": target}],
+        chunk_rows=25,
+    )
+    state = tmp_path / "state"
+    rnd = random.Random(7)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-c", "from dirac_core.cli.admin import main; main()", "db", "migrate", str(plan),
+           "--state-dir", str(state), "--quiet"]  # fmt: skip
+    for _ in range(5):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.8, 3.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    rerun = run_cli("migrate", str(plan), "--state-dir", str(state), "--quiet")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    src = source_mariadb.connect()
+    tgt = second_mariadb.connect()
+    try:
+        assert independent_checksums(tgt, target) == independent_checksums(src, source_db)
+    finally:
+        src.close()
+        tgt.close()
+    second_mariadb.execute(f"DROP DATABASE `{target}`")

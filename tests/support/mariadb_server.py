@@ -30,6 +30,14 @@ MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM (mariadbd's clean shutdown) when the starting process dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (the kernel's pick for an ephemeral bind)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -60,6 +68,7 @@ class MariaDBServer:
         self.socket = self.base_dir / "mariadbd.sock"
         self.pid_file = self.base_dir / "mariadbd.pid"
         self.log_file = self.base_dir / "mariadbd.err"
+        self.tmpdir = self.base_dir / "tmp"
         self.host = "127.0.0.1"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -73,6 +82,7 @@ class MariaDBServer:
             f"--log-error={self.log_file}",
             f"--port={self.port}",
             "--bind-address=127.0.0.1",
+            f"--tmpdir={self.tmpdir}",  # not /tmp: other jobs' /tmp cleanups must not eat our temp tables
             f"--server-id={self.server_id}",
             "--skip-name-resolve",
             "--local-infile=1",
@@ -119,11 +129,13 @@ class MariaDBServer:
             done = subprocess.run(install, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise RuntimeError(f"mariadb-install-db failed ({done.returncode}): {done.stderr[-2000:]}")
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             [MARIADBD, *self.options()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C on pytest must not kill it before stop() runs
+            preexec_fn=_die_with_parent,  # but a killed pytest must not leave it running
         )
         self._wait_ready()
         self._grant_tcp_root()
