@@ -80,19 +80,22 @@ def test_killed_at_random_moments_ends_verified(
         source_mariadb.endpoint(),
         target_of(second_mariadb),
         [{"name": source_db, "strategy": "copy", "target_name": target}],
-        chunk_rows=25,
+        chunk_rows=10,
     )
     state = tmp_path / "state"
     rnd = random.Random(7)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     cmd = [sys.executable, "-c", "from dirac_core.cli.admin import main; main()", "db", "migrate", str(plan),
            "--state-dir", str(state), "--quiet"]  # fmt: skip
-    for _ in range(5):
+    kills = 0
+    for _ in range(6):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0.8, 3.0))
+        time.sleep(rnd.uniform(0.7, 2.0))  # python start-up ~0.5 s, then somewhere in the copy
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
+            kills += proc.wait() == -signal.SIGKILL
         proc.wait()
+    assert kills >= 4, f"only {kills} runs were still running when killed: make the copy slower"
     rerun = run_cli("migrate", str(plan), "--state-dir", str(state), "--quiet")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     src = source_mariadb.connect()
