@@ -63,11 +63,12 @@ class Table:
 class PostObject:
     """A view, routine, trigger or event: created after the data, in this order of kinds."""
 
-    kind: str  # VIEW, FUNCTION, PROCEDURE, TRIGGER, EVENT
+    kind: str  # VIEW, FUNCTION, PROCEDURE, TRIGGER, EVENT; SEQUENCE (created before the tables)
     name: str
     create_sql: str
     sql_mode: str = ""
     time_zone: str = ""
+    value: str = ""  # SEQUENCE: the source's next_not_cached_value
 
 
 @dataclass
@@ -110,19 +111,23 @@ def read_schema(conn: Any, db: str) -> SchemaDump:
         "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME",
         (db,),
     )
+    sequences: list[PostObject] = []
     for name_raw, type_raw, rows_est in rows:
         name, ttype = text(name_raw), text(type_raw)
-        if ttype == "VIEW":
-            continue
+        if ttype == "SEQUENCE":
+            sequences.append(_read_sequence(conn, db, name))
         if ttype not in ("BASE TABLE", "SYSTEM VERSIONED"):
-            continue  # SEQUENCE and temporary tables are not migrated (documented)
+            continue  # views are post objects; temporary tables are not migrated
         dump.tables.append(_read_table(conn, db, name, int(rows_est)))
-    dump.objects = _read_views(conn, db) + _read_routines(conn, db) + _read_triggers(conn, db) + _read_events(conn, db)
+    dump.objects = (
+        sequences + _read_views(conn, db) + _read_routines(conn, db) + _read_triggers(conn, db) + _read_events(conn, db)
+    )
     return dump
 
 
 def _read_table(conn: Any, db: str, name: str, rows_est: int) -> Table:
-    create_sql = text(query(conn, f"SHOW CREATE TABLE {quote(db)}.{quote(name)}")[0][1])
+    # Same-database references (DEFAULT NEXTVAL(`db`.`seq`)) are unqualified so target_name works.
+    create_sql = text(query(conn, f"SHOW CREATE TABLE {quote(db)}.{quote(name)}")[0][1]).replace(f"{quote(db)}.", "")
     cols = read_columns(conn, db, name)
     key = _chunk_key(conn, db, name, cols)
     table = Table(name=name, create_sql=create_sql, columns=cols, key=key, rows_estimate=rows_est)
@@ -171,6 +176,12 @@ def _chunk_key(conn: Any, db: str, name: str, cols: list[Column]) -> list[str]:
         if all(ok for _, ok in parts):
             return [c for c, _ in parts]
     return []
+
+
+def _read_sequence(conn: Any, db: str, name: str) -> PostObject:
+    create = text(query(conn, f"SHOW CREATE SEQUENCE {quote(db)}.{quote(name)}")[0][1])
+    value = text(query(conn, f"SELECT next_not_cached_value FROM {quote(db)}.{quote(name)}")[0][0])
+    return PostObject("SEQUENCE", name, create, value=value)
 
 
 def _read_views(conn: Any, db: str) -> list[PostObject]:
@@ -245,6 +256,12 @@ def create_tables(conn: Any, dump: SchemaDump, target_db: str, rename: dict[str,
     query(conn, f"USE {quote(target_db)}")
     query(conn, "SET FOREIGN_KEY_CHECKS = 0")
     try:
+        # Sequences first: a table's DEFAULT NEXT VALUE FOR s needs s. The target continues where a
+        # restarted source would (its next not-cached value): no value is handed out twice.
+        for seq in (o for o in dump.objects if o.kind == "SEQUENCE"):
+            query(conn, f"DROP SEQUENCE IF EXISTS {quote(seq.name)}")
+            query(conn, seq.create_sql)
+            query(conn, f"SELECT SETVAL({quote(seq.name)}, {int(seq.value) - 1})")
         for table in dump.tables:
             sql = table.create_sql
             new = rename.get(table.name)
@@ -259,7 +276,8 @@ def create_tables(conn: Any, dump: SchemaDump, target_db: str, rename: dict[str,
 def drop_post_objects(conn: Any, dump: SchemaDump, target_db: str) -> None:
     """Drop triggers (and the rest) so that a reload does not fire them; they are recreated at the end."""
     for obj in reversed(dump.objects):
-        query(conn, f"DROP {obj.kind} IF EXISTS {quote(target_db)}.{quote(obj.name)}")
+        if obj.kind != "SEQUENCE":
+            query(conn, f"DROP {obj.kind} IF EXISTS {quote(target_db)}.{quote(obj.name)}")
 
 
 def create_post_objects(conn: Any, dump: SchemaDump, target_db: str) -> None:

@@ -35,6 +35,8 @@ SAMPLE_DDL = [
     ) ENGINE=InnoDB""",
     "CREATE TABLE compkey (a INT NOT NULL, b INT NOT NULL, v VARCHAR(10), PRIMARY KEY (a, b)) ENGINE=InnoDB",
     "CREATE TABLE counters (name VARCHAR(20) NOT NULL PRIMARY KEY, n INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+    "CREATE SEQUENCE ticket_seq START WITH 1000 INCREMENT BY 10",
+    "CREATE TABLE tickets (id INT NOT NULL DEFAULT NEXT VALUE FOR ticket_seq PRIMARY KEY, note VARCHAR(20))",
     "CREATE VIEW v_parent AS SELECT id, name, total FROM parent WHERE price IS NOT NULL",
     "CREATE VIEW v_parent_big AS SELECT id, name FROM v_parent WHERE total > 100",
     "CREATE FUNCTION f_double(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
@@ -97,6 +99,7 @@ def populate(conn: Any, parents: int = 300, seed: int = 5) -> None:
     cur.executemany(
         "INSERT INTO compkey (a, b, v) VALUES (%s, %s, %s)", [(i // 10, i % 10, f"v{i}") for i in range(250)]
     )
+    cur.executemany("INSERT INTO tickets (note) VALUES (%s)", [(f"t{i}",) for i in range(5)])
     conn.commit()
 
 

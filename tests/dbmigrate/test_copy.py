@@ -71,6 +71,10 @@ def test_copy_all_pass_and_independent_check_agrees(
         f"SELECT 'event', COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '{target}'"
     )
     assert kinds == [("trigger", 1), ("event", 1)]
+    # the sequence continues above every value the source handed out
+    second_mariadb.execute(f"INSERT INTO `{target}`.tickets (note) VALUES ('new')")
+    assert second_mariadb.execute(f"SELECT MAX(id) FROM `{target}`.tickets")[0][0] > 1040
+    second_mariadb.execute(f"DELETE FROM `{target}`.tickets WHERE note = 'new'")
     # the trigger did not fire during the load: counters holds what the source's trigger counted
     assert second_mariadb.execute(f"SELECT n FROM `{target}`.counters") == [(600,)]
 

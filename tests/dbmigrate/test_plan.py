@@ -183,7 +183,7 @@ def test_dry_run_prints_per_db_and_changes_nothing(
     assert out.returncode == 0, out.stderr
     assert f"{source_db}: copy [copy]" in out.stdout
     assert "JobDB: reset [reset]" in out.stdout and "recreates migrate_dry_jobdb empty" in out.stdout
-    assert "6 tables" in out.stdout
+    assert "7 tables" in out.stdout
     assert second_mariadb.execute(
         "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'migrate_dry%'"
     ) == [(0,)]
