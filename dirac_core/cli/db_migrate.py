@@ -85,7 +85,7 @@ def migrate_command(
     if report_file is not None:
         json_path, text_path = report.write(report_file)
         click.echo(f"report: {json_path} and {text_path}")
-    if seconds is not None and not verify_only:
-        click.echo(f"elapsed: {seconds:.1f} s; state: {state}")
+    click.echo(report.summary(None if verify_only else seconds))
+    click.echo(f"state: {state} (report: {state / 'report.json'})")
     if not report.passed:
         sys.exit(1)

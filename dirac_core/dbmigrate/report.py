@@ -40,6 +40,28 @@ class Report:
                         )
         return out
 
+    def totals(self) -> dict[str, int]:
+        tables = [t for db in self.data.get("databases", []) for t in db.get("tables", [])]
+        chunk_list = [c for t in tables for c in t["chunks"]]
+        return {
+            "databases": len(self.data.get("databases", [])),
+            "tables": len(tables),
+            "rows": sum(t["rows"] for t in tables),
+            "chunks": len(chunk_list),
+            "failed_chunks": sum(c["verdict"] != "PASS" for c in chunk_list),
+        }
+
+    def summary(self, seconds: float | None = None) -> str:
+        """One line: what was moved and proven, and how fast."""
+        t = self.totals()
+        line = (
+            f"{self.data.get('verdict')}: {t['databases']} database(s), {t['tables']} table(s), {t['rows']:,} rows "
+            f"in {t['chunks']} chunk(s), {t['failed_chunks']} failed"
+        )
+        if seconds:
+            line += f"; {seconds:.1f} s, {t['rows'] / seconds:,.0f} rows/s including verification"
+        return line
+
     def text(self, chunks: bool = True) -> str:
         lines = [f"migration of instance {self.data.get('instance')}: {self.data.get('verdict')}"]
         snap = self.data.get("snapshot") or {}

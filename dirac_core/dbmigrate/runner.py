@@ -57,9 +57,12 @@ class Runner:
         for db in self.plan.by_strategy("repopulate"):
             if db.name in todo:
                 self._repopulate(db)
-        self.manifest.set("seconds", round(time.monotonic() - started, 3))
+        if todo:  # a rerun with nothing to do keeps the figures of the run that did the work
+            self.manifest.set("seconds", round(time.monotonic() - started, 3))
         self.manifest.export_json()
-        return self.report()
+        report = self.report()
+        report.write(self.state_dir / "report.json")  # always kept next to the manifest
+        return report
 
     def report(self) -> Report:
         return build(self.manifest, self.plan.instance)
@@ -135,7 +138,9 @@ class Runner:
                                                 tgt_rows=rows, tgt_sum=checksum)  # fmt: skip
         finally:
             conn.close()
-        return self.report()
+        report = self.report()
+        report.write(self.state_dir / "report.json")
+        return report
 
 
 __all__ = ["Runner"]
