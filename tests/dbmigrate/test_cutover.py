@@ -1,0 +1,196 @@
+"""Cutover with two private mariadbd servers: replication catch-up under load, freeze, switch.
+
+The source has binlog + GTID; the target is a plain server. A writer keeps inserting into the
+source (as an unprivileged service account) during the copy and the catch-up; after the cutover the
+target must hold every committed row, the freeze window is reported, and a reset database (not in
+the replicated list) never reaches the target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dirac_core.dbmigrate import cutover
+from dirac_core.dbmigrate.replication import CONNECTION, Endpoint, gtid_reached, parse_gtid_pos, wild_do_tables
+from tests.support.private_mariadb import PrivateMariaDB, private_mariadb
+
+from .cutover_support import Writer, snapshot_copy
+
+pytestmark = pytest.mark.mariadb
+
+SCHEMA = (
+    "CREATE TABLE FC_Files (FileID INT AUTO_INCREMENT PRIMARY KEY, LFN VARCHAR(255) NOT NULL, "
+    "Size BIGINT, Checksum VARCHAR(16) NULL, UNIQUE KEY (LFN)) ENGINE=InnoDB",
+    "CREATE TABLE FC_Meta (Name VARCHAR(64), Value TEXT) ENGINE=InnoDB",  # no primary key
+)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[PrivateMariaDB, PrivateMariaDB]]:
+    with private_mariadb(server_id=1, binlog=True) as source, private_mariadb(server_id=2, binlog=False) as target:
+        yield source, target
+
+
+def endpoint(server: PrivateMariaDB) -> Endpoint:
+    return Endpoint("127.0.0.1", server.port, "root", server.password_file())
+
+
+def populate(server: PrivateMariaDB, db: str, rows: int = 3000) -> Endpoint:
+    """The DB to copy, a reset DB, and an unprivileged service account writing to both."""
+    server.execute(
+        "SET GLOBAL read_only = OFF",
+        f"CREATE DATABASE `{db}`",
+        f"CREATE DATABASE `{db}_jobs`",
+    )
+    with contextlib.closing(server.connect(db)) as conn, conn.cursor() as cur:
+        for ddl in SCHEMA:
+            cur.execute(ddl)
+        cur.executemany(
+            "INSERT INTO FC_Files (LFN, Size, Checksum) VALUES (%s, %s, %s)",
+            [(f"/vo/base/{i}", i, None if i % 5 == 0 else f"{i:08x}") for i in range(rows)],
+        )
+        cur.executemany("INSERT INTO FC_Meta VALUES (%s, %s)", [("k", "v"), ("k", "v"), ("n", None)])
+        cur.execute(f"CREATE TABLE `{db}_jobs`.Jobs (JobID INT PRIMARY KEY)")
+        password = secrets.token_hex(8)
+        cur.execute("CREATE USER IF NOT EXISTS 'app'@'%%' IDENTIFIED BY %s", (password,))
+        cur.execute("ALTER USER 'app'@'%%' IDENTIFIED BY %s", (password,))
+        cur.execute(f"GRANT ALL ON `{db}`.* TO 'app'@'%'")
+        cur.execute(f"GRANT ALL ON `{db}_jobs`.* TO 'app'@'%'")
+    return Endpoint("127.0.0.1", server.port, "app", server.password_file(f"app-{db}.secret", password))
+
+
+def rows_of(server: PrivateMariaDB, db: str) -> set[tuple[object, ...]]:
+    return set(server.query(f"SELECT FileID, LFN, Size, Checksum FROM `{db}`.FC_Files"))
+
+
+def assert_switched(source: PrivateMariaDB, target: PrivateMariaDB, db: str, writer: Writer) -> None:
+    on_target = rows_of(target, db)
+    assert on_target == rows_of(source, db)
+    assert writer.committed <= {row[0] for row in on_target}
+    assert sorted(target.query(f"SELECT * FROM `{db}`.FC_Meta")) == sorted(
+        source.query(f"SELECT * FROM `{db}`.FC_Meta")
+    )
+    assert target.query(f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # reset DB: never replicated
+    assert target.query("SELECT @@read_only") == [(0,)]
+    assert source.query("SELECT @@read_only") == [(1,)]
+    assert [r for r in target.query("SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
+    assert source.query("SELECT User FROM mysql.user WHERE User = 'dirac_migrate_repl'") == []
+
+
+def test_gtid_helpers() -> None:
+    assert parse_gtid_pos("0-1-42,1-5-7") == {0: 42, 1: 7}
+    assert gtid_reached("0-1-42,1-5-7", "0-1-40")
+    assert not gtid_reached("0-1-39", "0-1-40")
+    assert not gtid_reached("", "1-1-1")
+    assert gtid_reached("", "")
+    assert wild_do_tables(["FileCatalogDB", "my_db"]) == "FileCatalogDB.%,my\\_db.%"
+
+
+def test_cutover_under_load(servers: tuple[PrivateMariaDB, PrivateMariaDB], tmp_path: Path) -> None:
+    source, target = servers
+    db = f"cutover_{secrets.token_hex(3)}"
+    app = populate(source, db)
+    writer = Writer(app, db).start()
+    # The reset DB gets writes too; they must not reach the target.
+    source.execute(f"INSERT INTO `{db}_jobs`.Jobs VALUES (1), (2)")
+    time.sleep(0.5)
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        print(line)
+
+    def copy() -> str:
+        gtid = snapshot_copy(endpoint(source), endpoint(target), [db])
+        time.sleep(1.0)  # writes after the snapshot: replication must bring them
+        return gtid
+
+    spec = cutover.CutoverSpec(endpoint(source), endpoint(target), [db], tmp_path / "work")
+    try:
+        result = cutover.run(spec, copy, say=say)
+    finally:
+        writer.stop()
+    assert writer.errors == []
+    assert writer.refused > 0, "the writer never hit the freeze: the test did not exercise a write during freeze"
+    assert len(writer.committed) > 50
+    assert_switched(source, target, db, writer)
+    assert result.mode == "replicate"
+    assert result.verify_failures == []
+    assert 0 < result.freeze_seconds < 10
+    assert any(line.startswith("cutover mode: replicate; freeze window: ") for line in lines)
+    assert any("replication: lag 0 s" in line for line in lines)
+    state = json.loads((tmp_path / "work" / "cutover.json").read_text())
+    assert state["phase"] == "done" and state["freeze_seconds"] == result.freeze_seconds
+    secret = (tmp_path / "work" / "replication.secret").read_text()
+    assert secret not in (tmp_path / "work" / "cutover.json").read_text()
+    assert all(secret not in line for line in lines)
+    # Re-running a finished cutover changes nothing.
+    again = cutover.run(spec, copy, say=say)
+    assert again.freeze_seconds == result.freeze_seconds
+    assert lines[-1] == "cutover already done: nothing to do"
+
+
+@pytest.mark.parametrize("point", ["replicating", "prefreeze_verified", "frozen", "drained", "switched"])
+def test_cutover_killed_and_rerun(servers: tuple[PrivateMariaDB, PrivateMariaDB], tmp_path: Path, point: str) -> None:
+    source, target = servers
+    db = f"cutover_{secrets.token_hex(3)}"
+    app = populate(source, db, rows=1000)
+    writer = Writer(app, db).start()
+    src, tgt = endpoint(source), endpoint(target)
+    args = json.dumps(
+        {
+            "source": {"host": src.host, "port": src.port, "user": "root", "password_file": str(src.password_file)},
+            "target": {"host": tgt.host, "port": tgt.port, "user": "root", "password_file": str(tgt.password_file)},
+            "databases": [db],
+            "workdir": str(tmp_path / "work"),
+        }
+    )
+    command = [sys.executable, "-m", "tests.dbmigrate.cutover_support", args]
+    env = {**os.environ, "DIRAC_MIGRATE_FAULT": f"cutover:{point}"}
+    try:
+        killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert killed.returncode == -9, killed.stderr
+        state = json.loads((tmp_path / "work" / "cutover.json").read_text())
+        assert state["phase"] == point
+        time.sleep(0.3)
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    finally:
+        writer.stop()
+    assert f"resuming cutover at phase '{point}'" in rerun.stdout
+    assert "freeze window" in rerun.stdout
+    assert writer.errors == []
+    assert_switched(source, target, db, writer)
+
+
+def test_frozen_fallback_without_binlog(tmp_path: Path) -> None:
+    with private_mariadb(server_id=3, binlog=False) as source, private_mariadb(server_id=4, binlog=False) as target:
+        db = "cutover_frozen"
+        app = populate(source, db, rows=500)
+        writer = Writer(app, db).start()
+        time.sleep(0.3)
+        lines: list[str] = []
+        spec = cutover.CutoverSpec(endpoint(source), endpoint(target), [db], tmp_path / "work")
+        try:
+            result = cutover.run(
+                spec, lambda: snapshot_copy(endpoint(source), endpoint(target), [db]), say=lines.append
+            )
+        finally:
+            writer.stop()
+        assert result.mode == "frozen"
+        assert any("has no binlog" in line and "frozen copy" in line for line in lines)
+        assert lines[-1].startswith("cutover mode: frozen; freeze window: ")
+        assert result.freeze_seconds > 0
+        assert rows_of(target, db) == rows_of(source, db)
+        assert writer.committed <= {row[0] for row in rows_of(target, db)}
+        assert target.query("SELECT @@read_only") == [(0,)]
