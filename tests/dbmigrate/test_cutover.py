@@ -22,9 +22,9 @@ import pytest
 
 from dirac_core.dbmigrate import cutover
 from dirac_core.dbmigrate.replication import CONNECTION, Endpoint, gtid_reached, parse_gtid_pos, wild_do_tables
-from tests.support.private_mariadb import PrivateMariaDB, private_mariadb
+from tests.support.mariadb_server import MariaDBServer
 
-from .cutover_support import Writer, snapshot_copy
+from .cutover_support import Writer, connect, snapshot_copy
 
 pytestmark = pytest.mark.mariadb
 
@@ -36,23 +36,37 @@ SCHEMA = (
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[PrivateMariaDB, PrivateMariaDB]]:
-    with private_mariadb(server_id=1, binlog=True) as source, private_mariadb(server_id=2, binlog=False) as target:
+def servers() -> Iterator[tuple[MariaDBServer, MariaDBServer]]:
+    """Source with binlog + GTID (server-id 11), plain target (server-id 12), shared by this module."""
+    with MariaDBServer(server_id=11, log_bin=True) as source, MariaDBServer(server_id=12, log_bin=False) as target:
         yield source, target
 
 
-def endpoint(server: PrivateMariaDB) -> Endpoint:
-    return Endpoint("127.0.0.1", server.port, "root", server.password_file())
+def secret_file(server: MariaDBServer, name: str, password: str = "") -> Path:
+    """A 0600 password file next to the server's datadir, as the plan wants it."""
+    assert server.base_dir is not None
+    path = server.base_dir / name
+    path.touch(mode=0o600)
+    path.write_text(password)
+    return path
 
 
-def populate(server: PrivateMariaDB, db: str, rows: int = 3000) -> Endpoint:
+def endpoint(server: MariaDBServer) -> Endpoint:
+    return Endpoint("127.0.0.1", server.port, "root", secret_file(server, "root.secret"))
+
+
+def query(server: MariaDBServer, sql: str) -> list[tuple[object, ...]]:
+    return server.execute(sql)
+
+
+def populate(server: MariaDBServer, db: str, rows: int = 3000) -> Endpoint:
     """The DB to copy, a reset DB, and an unprivileged service account writing to both."""
     server.execute(
         "SET GLOBAL read_only = OFF",
         f"CREATE DATABASE `{db}`",
         f"CREATE DATABASE `{db}_jobs`",
     )
-    with contextlib.closing(server.connect(db)) as conn, conn.cursor() as cur:
+    with contextlib.closing(connect(endpoint(server), db)) as conn, conn.cursor() as cur:
         for ddl in SCHEMA:
             cur.execute(ddl)
         cur.executemany(
@@ -66,25 +80,25 @@ def populate(server: PrivateMariaDB, db: str, rows: int = 3000) -> Endpoint:
         cur.execute("ALTER USER 'app'@'%%' IDENTIFIED BY %s", (password,))
         cur.execute(f"GRANT ALL ON `{db}`.* TO 'app'@'%'")
         cur.execute(f"GRANT ALL ON `{db}_jobs`.* TO 'app'@'%'")
-    return Endpoint("127.0.0.1", server.port, "app", server.password_file(f"app-{db}.secret", password))
+    return Endpoint("127.0.0.1", server.port, "app", secret_file(server, f"app-{db}.secret", password))
 
 
-def rows_of(server: PrivateMariaDB, db: str) -> set[tuple[object, ...]]:
-    return set(server.query(f"SELECT FileID, LFN, Size, Checksum FROM `{db}`.FC_Files"))
+def rows_of(server: MariaDBServer, db: str) -> set[tuple[object, ...]]:
+    return set(query(server, f"SELECT FileID, LFN, Size, Checksum FROM `{db}`.FC_Files"))
 
 
-def assert_switched(source: PrivateMariaDB, target: PrivateMariaDB, db: str, writer: Writer) -> None:
+def assert_switched(source: MariaDBServer, target: MariaDBServer, db: str, writer: Writer) -> None:
     on_target = rows_of(target, db)
     assert on_target == rows_of(source, db)
     assert writer.committed <= {row[0] for row in on_target}
-    assert sorted(target.query(f"SELECT * FROM `{db}`.FC_Meta")) == sorted(
-        source.query(f"SELECT * FROM `{db}`.FC_Meta")
+    assert sorted(query(target, f"SELECT * FROM `{db}`.FC_Meta")) == sorted(
+        query(source, f"SELECT * FROM `{db}`.FC_Meta")
     )
-    assert target.query(f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # reset DB: never replicated
-    assert target.query("SELECT @@read_only") == [(0,)]
-    assert source.query("SELECT @@read_only") == [(1,)]
-    assert [r for r in target.query("SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
-    assert source.query("SELECT User FROM mysql.user WHERE User = 'dirac_migrate_repl'") == []
+    assert query(target, f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # reset DB: never replicated
+    assert query(target, "SELECT @@read_only") == [(0,)]
+    assert query(source, "SELECT @@read_only") == [(1,)]
+    assert [r for r in query(target, "SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
+    assert query(source, "SELECT User FROM mysql.user WHERE User = 'dirac_migrate_repl'") == []
 
 
 def test_gtid_helpers() -> None:
@@ -96,7 +110,7 @@ def test_gtid_helpers() -> None:
     assert wild_do_tables(["FileCatalogDB", "my_db"]) == "FileCatalogDB.%,my\\_db.%"
 
 
-def test_cutover_under_load(servers: tuple[PrivateMariaDB, PrivateMariaDB], tmp_path: Path) -> None:
+def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_path: Path) -> None:
     source, target = servers
     db = f"cutover_{secrets.token_hex(3)}"
     app = populate(source, db)
@@ -141,7 +155,7 @@ def test_cutover_under_load(servers: tuple[PrivateMariaDB, PrivateMariaDB], tmp_
 
 
 @pytest.mark.parametrize("point", ["replicating", "prefreeze_verified", "frozen", "drained", "switched"])
-def test_cutover_killed_and_rerun(servers: tuple[PrivateMariaDB, PrivateMariaDB], tmp_path: Path, point: str) -> None:
+def test_cutover_killed_and_rerun(servers: tuple[MariaDBServer, MariaDBServer], tmp_path: Path, point: str) -> None:
     source, target = servers
     db = f"cutover_{secrets.token_hex(3)}"
     app = populate(source, db, rows=1000)
@@ -174,7 +188,7 @@ def test_cutover_killed_and_rerun(servers: tuple[PrivateMariaDB, PrivateMariaDB]
 
 
 def test_frozen_fallback_without_binlog(tmp_path: Path) -> None:
-    with private_mariadb(server_id=3, binlog=False) as source, private_mariadb(server_id=4, binlog=False) as target:
+    with MariaDBServer(server_id=13, log_bin=False) as source, MariaDBServer(server_id=14, log_bin=False) as target:
         db = "cutover_frozen"
         app = populate(source, db, rows=500)
         writer = Writer(app, db).start()
@@ -193,4 +207,4 @@ def test_frozen_fallback_without_binlog(tmp_path: Path) -> None:
         assert result.freeze_seconds > 0
         assert rows_of(target, db) == rows_of(source, db)
         assert writer.committed <= {row[0] for row in rows_of(target, db)}
-        assert target.query("SELECT @@read_only") == [(0,)]
+        assert query(target, "SELECT @@read_only") == [(0,)]
