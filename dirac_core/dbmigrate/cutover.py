@@ -63,8 +63,9 @@ def fault(point: str) -> None:
 class CutoverSpec:
     source: Endpoint
     target: Endpoint
-    databases: list[str]
+    databases: list[str]  # names on the source
     workdir: Path
+    target_names: dict[str, str] = field(default_factory=dict)  # source name -> target name, when renamed
     mode: str = "replicate"
     replication_password_file: Path | None = None
     source_host_for_target: str | None = None
@@ -153,6 +154,14 @@ class TableShape:
     @property
     def qualified(self) -> str:
         return f"`{self.database}`.`{self.table}`"
+
+    def on(self, database: str | None) -> TableShape:
+        """The same table under another database name (the target's, when the plan renames it)."""
+        return (
+            self
+            if not database or database == self.database
+            else TableShape(database, self.table, self.columns, self.int_key)
+        )
 
 
 def table_shapes(conn: Any, databases: Sequence[str]) -> list[TableShape]:
@@ -289,6 +298,7 @@ def _run_replicate(
             spec.target,
             spec.databases,
             state.data["snapshot_gtid"],
+            spec.target_names,
             secret,
             spec.source_host_for_target,
             say=say,
@@ -394,7 +404,10 @@ def _verify_at_consistent_point(spec: CutoverSpec, say: Say) -> tuple[str, dict[
             if time.monotonic() > deadline:
                 raise Conflict(f"replica did not reach GTID {gtid} for the pre-freeze verify; re-run")
             time.sleep(0.1)
-        target_sums = {s.qualified: chunk_checksums(tconn, s, spec.chunk_rows) for s in shapes}
+        target_sums = {
+            s.qualified: chunk_checksums(tconn, s.on(spec.target_names.get(s.database)), spec.chunk_rows)
+            for s in shapes
+        }
         execute(tconn, f"STOP SLAVE '{repl.CONNECTION}'")  # UNTIL may not have stopped the IO thread yet
         execute(tconn, f"START SLAVE '{repl.CONNECTION}'")
     failures = compare(source_sums, target_sums, spec.chunk_rows)
@@ -424,10 +437,18 @@ def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
                 known = max_keys.get(shape.qualified)
                 from_key = None if known is None else (known // spec.chunk_rows) * spec.chunk_rows
             source_sums[shape.qualified] = chunk_checksums(sconn, shape, spec.chunk_rows, from_key)
-            target_sums[shape.qualified] = chunk_checksums(tconn, shape, spec.chunk_rows, from_key)
+            on_target = shape.on(spec.target_names.get(shape.database))
+            target_sums[shape.qualified] = chunk_checksums(tconn, on_target, spec.chunk_rows, from_key)
         failures = compare(source_sums, target_sums, spec.chunk_rows)
         if spec.verify_scope == "delta":
-            scounts, tcounts = table_counts(sconn, shapes), table_counts(tconn, shapes)
+            scounts = table_counts(sconn, shapes)
+            tcounts = dict(
+                zip(
+                    scounts,
+                    table_counts(tconn, [s.on(spec.target_names.get(s.database)) for s in shapes]).values(),
+                    strict=True,
+                )
+            )
             failures += [
                 f"FAIL {t} row count: source {scounts[t]} target {tcounts.get(t)}"
                 for t in sorted(scounts)

@@ -205,11 +205,17 @@ def wild_do_tables(databases: Sequence[str]) -> str:
     return ",".join(f"{db}.%" for db in escaped)
 
 
+def rewrite_db(renames: dict[str, str]) -> str:
+    """``replicate_rewrite_db`` value for databases the plan renames on the target."""
+    return ",".join(f"{src}->{dst}" for src, dst in sorted(renames.items()))
+
+
 def configure_replica(
     source: Endpoint,
     target: Endpoint,
     databases: Sequence[str],
     snapshot_gtid: str,
+    target_names: dict[str, str],
     password_file: Path,
     source_host_for_target: str | None = None,
     user: str = REPLICATION_USER,
@@ -256,7 +262,11 @@ def configure_replica(
             "MASTER_PASSWORD = %s, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
             (host, source.port, user, read_secret_file(password_file)),
         )
-        execute(tconn, f"SET GLOBAL {CONNECTION}.replicate_wild_do_table = %s", (wild_do_tables(databases),))
+        # Filters are checked after the rewrite: they name the databases as the target calls them.
+        renames = {src: dst for src, dst in target_names.items() if dst != src}
+        execute(tconn, f"SET GLOBAL {CONNECTION}.replicate_rewrite_db = %s", (rewrite_db(renames),))
+        copied = [target_names.get(db, db) for db in databases]
+        execute(tconn, f"SET GLOBAL {CONNECTION}.replicate_wild_do_table = %s", (wild_do_tables(copied),))
     say(f"target {target.label()} replicates {', '.join(databases)} from {source.label()} after GTID {snapshot_gtid}")
     start_replica(target)
 

@@ -34,7 +34,9 @@ def connect(endpoint: Endpoint, database: str | None = None) -> Any:
     )
 
 
-def snapshot_copy(source: Endpoint, target: Endpoint, databases: list[str]) -> str:
+def snapshot_copy(
+    source: Endpoint, target: Endpoint, databases: list[str], renames: dict[str, str] | None = None
+) -> str:
     """Copy `databases` from one consistent snapshot; return its ``binlog_snapshot_gtid_pos``."""
     with contextlib.closing(connect(source)) as sconn, contextlib.closing(connect(target)) as tconn:
         scur, tcur = sconn.cursor(), tconn.cursor()
@@ -42,19 +44,20 @@ def snapshot_copy(source: Endpoint, target: Endpoint, databases: list[str]) -> s
         scur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         gtid = snapshot_gtid(sconn)
         for db in databases:
-            tcur.execute(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+            new = (renames or {}).get(db, db)
+            tcur.execute(f"CREATE DATABASE IF NOT EXISTS `{new}`")
             scur.execute(f"SHOW FULL TABLES FROM `{db}` WHERE Table_type = 'BASE TABLE'")
             for table, _kind in scur.fetchall():
                 scur.execute(f"SHOW CREATE TABLE `{db}`.`{table}`")
                 ddl = scur.fetchone()[1]
-                tcur.execute(f"DROP TABLE IF EXISTS `{db}`.`{table}`")
-                tcur.execute(f"USE `{db}`")
+                tcur.execute(f"DROP TABLE IF EXISTS `{new}`.`{table}`")
+                tcur.execute(f"USE `{new}`")
                 tcur.execute(ddl)
                 scur.execute(f"SELECT * FROM `{db}`.`{table}`")
                 rows = scur.fetchall()
                 if rows:
                     marks = ",".join(["%s"] * len(rows[0]))
-                    tcur.executemany(f"INSERT INTO `{db}`.`{table}` VALUES ({marks})", rows)
+                    tcur.executemany(f"INSERT INTO `{new}`.`{table}` VALUES ({marks})", rows)
         scur.execute("COMMIT")
     return gtid
 

@@ -87,11 +87,12 @@ def rows_of(server: MariaDBServer, db: str) -> set[tuple[object, ...]]:
     return set(query(server, f"SELECT FileID, LFN, Size, Checksum FROM `{db}`.FC_Files"))
 
 
-def assert_switched(source: MariaDBServer, target: MariaDBServer, db: str, writer: Writer) -> None:
-    on_target = rows_of(target, db)
+def assert_switched(source: MariaDBServer, target: MariaDBServer, db: str, writer: Writer, new: str = "") -> None:
+    new = new or db
+    on_target = rows_of(target, new)
     assert on_target == rows_of(source, db)
     assert writer.committed <= {row[0] for row in on_target}
-    assert sorted(query(target, f"SELECT * FROM `{db}`.FC_Meta")) == sorted(
+    assert sorted(query(target, f"SELECT * FROM `{new}`.FC_Meta")) == sorted(
         query(source, f"SELECT * FROM `{db}`.FC_Meta")
     )
     assert query(target, f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # reset DB: never replicated
@@ -125,11 +126,12 @@ def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_pa
         print(line)
 
     def copy() -> str:
-        gtid = snapshot_copy(endpoint(source), endpoint(target), [db])
+        gtid = snapshot_copy(endpoint(source), endpoint(target), [db], {db: new})
         time.sleep(1.0)  # writes after the snapshot: replication must bring them
         return gtid
 
-    spec = cutover.CutoverSpec(endpoint(source), endpoint(target), [db], tmp_path / "work")
+    new = f"{db}_new"  # the plan renames it on the target: replicate_rewrite_db
+    spec = cutover.CutoverSpec(endpoint(source), endpoint(target), [db], tmp_path / "work", target_names={db: new})
     try:
         result = cutover.run(spec, copy, say=say)
     finally:
@@ -137,7 +139,7 @@ def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_pa
     assert writer.errors == []
     assert writer.refused > 0, "the writer never hit the freeze: the test did not exercise a write during freeze"
     assert len(writer.committed) > 50
-    assert_switched(source, target, db, writer)
+    assert_switched(source, target, db, writer, new)
     assert result.mode == "replicate"
     assert result.verify_failures == []
     assert 0 < result.freeze_seconds < 10
