@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dirac_core.dbmigrate import replication as repl
+from dirac_core.dbmigrate.binlog_delta import KeyColumn, chunk_bounds, touched_chunks
 from dirac_core.dbmigrate.freeze import Freezer, default_freezer
 from dirac_core.dbmigrate.replication import Endpoint, execute, query, scalar
 from dirac_core.errors import BadRequest, Conflict
@@ -150,6 +151,7 @@ class TableShape:
     table: str
     columns: list[str]
     int_key: str | None  # single-column integer primary key, used for chunking
+    key_unsigned: bool = False
 
     @property
     def qualified(self) -> str:
@@ -160,8 +162,12 @@ class TableShape:
         return (
             self
             if not database or database == self.database
-            else TableShape(database, self.table, self.columns, self.int_key)
+            else TableShape(database, self.table, self.columns, self.int_key, self.key_unsigned)
         )
+
+    def key_column(self) -> KeyColumn:
+        position = self.columns.index(self.int_key) + 1 if self.int_key else None
+        return KeyColumn(self.database, self.table, position, self.key_unsigned)
 
 
 def table_shapes(conn: Any, databases: Sequence[str]) -> list[TableShape]:
@@ -176,14 +182,15 @@ def table_shapes(conn: Any, databases: Sequence[str]) -> list[TableShape]:
     for row in tables:
         cols = query(
             conn,
-            "SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, DATA_TYPE AS t FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            "SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, DATA_TYPE AS t, COLUMN_TYPE AS ct "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             (row["db"], row["t"]),
         )
         pk = [c for c in cols if c["k"] == "PRI"]
         integer = len(pk) == 1 and pk[0]["t"] in ("tinyint", "smallint", "mediumint", "int", "bigint")
         int_key = pk[0]["c"] if integer else None
-        shapes.append(TableShape(row["db"], row["t"], [c["c"] for c in cols], int_key))
+        unsigned = integer and "unsigned" in str(pk[0]["ct"]).lower()
+        shapes.append(TableShape(row["db"], row["t"], [c["c"] for c in cols], int_key, unsigned))
     return shapes
 
 
@@ -193,30 +200,32 @@ def _row_hash(shape: TableShape) -> str:
     return f"CRC32(CONCAT_WS('|', {parts}))"
 
 
-def chunk_checksums(conn: Any, shape: TableShape, chunk_rows: int, from_key: int | None = None) -> dict[str, list[int]]:
-    """``{chunk: [rows, sum_crc]}``; chunks are integer key ranges of `chunk_rows` (or one 'all')."""
-    if shape.int_key is None:
-        row = query(conn, f"SELECT COUNT(*) AS n, COALESCE(SUM({_row_hash(shape)}), 0) AS s FROM {shape.qualified}")[0]
-        return {"all": [int(row["n"]), int(row["s"])]}
+def chunk_checksums(
+    conn: Any, shape: TableShape, chunk_rows: int, chunks: set[str] | None = None
+) -> dict[str, list[int]]:
+    """``{chunk: [rows, sum_crc]}``; chunks are ``key DIV chunk_rows`` (or one 'all' without integer key).
+
+    `chunks` limits the scan to those chunks (index ranges), e.g. the ones the binlog shows touched.
+    """
+    if shape.int_key is None or (chunks is not None and "all" in chunks):
+        sql = f"SELECT COUNT(*) AS n, COALESCE(SUM({_row_hash(shape)}), 0) AS s FROM {shape.qualified}"
+        if shape.int_key is None:
+            row = query(conn, sql)[0]
+            return {"all": [int(row["n"]), int(row["s"])]}
+        chunks = None
     key = f"`{shape.int_key}`"
-    where = "" if from_key is None else f" WHERE {key} >= {int(from_key)}"
+    where = ""
+    if chunks is not None:
+        if not chunks:
+            return {}
+        ranges = [chunk_bounds(int(c), chunk_rows) for c in sorted(chunks, key=int)]
+        where = " WHERE " + " OR ".join(f"{key} BETWEEN {lo} AND {hi}" for lo, hi in ranges)
     rows = query(
         conn,
         f"SELECT {key} DIV {int(chunk_rows)} AS c, COUNT(*) AS n, SUM({_row_hash(shape)}) AS s "
         f"FROM {shape.qualified}{where} GROUP BY 1",
     )
     return {str(int(r["c"])): [int(r["n"]), int(r["s"])] for r in rows}
-
-
-def table_counts(conn: Any, shapes: Sequence[TableShape]) -> dict[str, int]:
-    return {s.qualified: int(scalar(conn, f"SELECT COUNT(*) FROM {s.qualified}")) for s in shapes}
-
-
-def key_max(conn: Any, shape: TableShape) -> int | None:
-    if shape.int_key is None:
-        return None
-    value = scalar(conn, f"SELECT MAX(`{shape.int_key}`) FROM {shape.qualified}")
-    return None if value is None else int(value)
 
 
 def compare(
@@ -228,8 +237,8 @@ def compare(
         s, t = source.get(table, {}), target.get(table, {})
         for chunk in sorted(set(s) | set(t), key=lambda c: (len(c), c)):
             if s.get(chunk) != t.get(chunk):
-                low = int(chunk) * chunk_rows if chunk != "all" else 0
-                where = "all rows" if chunk == "all" else f"key {low}..{low + chunk_rows - 1}"
+                low, high = chunk_bounds(int(chunk), chunk_rows) if chunk != "all" else (0, 0)
+                where = "all rows" if chunk == "all" else f"key {low}..{high}"
                 failures.append(f"FAIL {table} {where}: source {s.get(chunk)} target {t.get(chunk)} (rows, crc)")
     return failures
 
@@ -394,10 +403,10 @@ def _verify_at_consistent_point(spec: CutoverSpec, say: Say) -> tuple[str, dict[
         execute(sconn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         execute(sconn, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
         gtid = repl.snapshot_gtid(sconn)
+        binlog_file, binlog_pos = repl.snapshot_binlog_position(sconn)
         execute(tconn, f"START SLAVE '{repl.CONNECTION}' UNTIL master_gtid_pos = %s", (gtid,))
         shapes = table_shapes(sconn, spec.databases)
         source_sums = {s.qualified: chunk_checksums(sconn, s, spec.chunk_rows) for s in shapes}
-        source_max = {s.qualified: key_max(sconn, s) for s in shapes}
         execute(sconn, "COMMIT")
         deadline = time.monotonic() + spec.catchup_timeout
         while not repl.gtid_reached(str(scalar(tconn, "SELECT @@gtid_slave_pos") or ""), gtid):
@@ -420,40 +429,42 @@ def _verify_at_consistent_point(spec: CutoverSpec, say: Say) -> tuple[str, dict[
             f"pre-freeze verify found {len(failures)} differing chunk(s) before any freeze: the copy or replication "
             "is wrong; nothing was frozen — re-copy the named tables"
         )
-    return gtid, {"max_key": source_max}
+    return gtid, {"binlog_file": binlog_file, "binlog_pos": binlog_pos}
 
 
 def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
-    """Inside the freeze: counts of every table + checksums of chunks at/after each table's key max at X."""
+    """Inside the freeze: checksums of the chunks the binlog shows changed since the pre-freeze verify.
+
+    Every chunk matched at X; the binlog from X to the frozen end lists every row changed since
+    (before and after images), so checking those chunks proves source = target at the end. When the
+    binlog window holds something not mappable to rows (DDL on a copied DB), every chunk is checked.
+    """
     prefreeze = state.data.get("prefreeze") or {}
-    max_keys: dict[str, int | None] = prefreeze.get("max_key", {})
     with spec.source.connect() as sconn, spec.target.connect() as tconn:
         shapes = table_shapes(sconn, spec.databases)
+        touched: dict[tuple[str, str], set[str]] | None = None
+        scope = spec.verify_scope
+        if scope == "delta":
+            touched = touched_chunks(
+                spec.source,
+                str(prefreeze["binlog_file"]),
+                int(prefreeze["binlog_pos"]),
+                [s.key_column() for s in shapes],
+                spec.chunk_rows,
+            )
+            if touched is None:
+                say("final verify: the binlog since the pre-freeze verify has DDL on a copied DB: checking every chunk")
+                scope = "all"
         source_sums: dict[str, dict[str, list[int]]] = {}
         target_sums: dict[str, dict[str, list[int]]] = {}
         for shape in shapes:
-            from_key: int | None = None
-            if spec.verify_scope == "delta" and shape.int_key is not None:
-                known = max_keys.get(shape.qualified)
-                from_key = None if known is None else (known // spec.chunk_rows) * spec.chunk_rows
-            source_sums[shape.qualified] = chunk_checksums(sconn, shape, spec.chunk_rows, from_key)
+            chunks = None if touched is None else touched.get((shape.database, shape.table), set())
+            if chunks is not None and not chunks:
+                continue
+            source_sums[shape.qualified] = chunk_checksums(sconn, shape, spec.chunk_rows, chunks)
             on_target = shape.on(spec.target_names.get(shape.database))
-            target_sums[shape.qualified] = chunk_checksums(tconn, on_target, spec.chunk_rows, from_key)
+            target_sums[shape.qualified] = chunk_checksums(tconn, on_target, spec.chunk_rows, chunks)
         failures = compare(source_sums, target_sums, spec.chunk_rows)
-        if spec.verify_scope == "delta":
-            scounts = table_counts(sconn, shapes)
-            tcounts = dict(
-                zip(
-                    scounts,
-                    table_counts(tconn, [s.on(spec.target_names.get(s.database)) for s in shapes]).values(),
-                    strict=True,
-                )
-            )
-            failures += [
-                f"FAIL {t} row count: source {scounts[t]} target {tcounts.get(t)}"
-                for t in sorted(scounts)
-                if scounts[t] != tcounts.get(t)
-            ]
-    chunks = sum(len(v) for v in source_sums.values())
-    say(f"final verify ({spec.verify_scope}): {len(shapes)} tables, {chunks} chunks, {len(failures)} FAIL")
+    checked = sum(len(v) for v in source_sums.values())
+    say(f"final verify ({scope}): {len(source_sums)} of {len(shapes)} tables, {checked} chunks, {len(failures)} FAIL")
     return failures

@@ -111,17 +111,22 @@ def gtid_reached(applied: str | None, wanted: str | None) -> bool:
     return all(have.get(domain, -1) >= seq for domain, seq in parse_gtid_pos(wanted).items())
 
 
+def snapshot_binlog_position(conn: Any) -> tuple[str, int]:
+    """Binlog file and offset of the current ``START TRANSACTION WITH CONSISTENT SNAPSHOT``."""
+    status = {r["Variable_name"].lower(): r["Value"] for r in query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'")}
+    return str(status.get("binlog_snapshot_file") or ""), int(status.get("binlog_snapshot_position") or 0)
+
+
 def snapshot_gtid(conn: Any) -> str:
     """The GTID position of the current ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` ('' without binlog).
 
     MariaDB 10.11 has no ``binlog_snapshot_gtid_pos``; it exposes the snapshot's binlog file and
     offset (``Binlog_snapshot_file``/``_position``), which ``BINLOG_GTID_POS()`` turns into a GTID.
     """
-    status = {r["Variable_name"].lower(): r["Value"] for r in query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'")}
-    log_file, offset = status.get("binlog_snapshot_file"), status.get("binlog_snapshot_position")
+    log_file, offset = snapshot_binlog_position(conn)
     if not log_file:
         return ""
-    return str(scalar(conn, "SELECT BINLOG_GTID_POS(%s, %s)", (log_file, int(offset or 0))) or "")
+    return str(scalar(conn, "SELECT BINLOG_GTID_POS(%s, %s)", (log_file, offset)) or "")
 
 
 def has_binlog(source: Endpoint) -> bool:

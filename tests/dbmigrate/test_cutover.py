@@ -210,3 +210,58 @@ def test_frozen_fallback_without_binlog(tmp_path: Path) -> None:
         assert rows_of(target, db) == rows_of(source, db)
         assert writer.committed <= {row[0] for row in rows_of(target, db)}
         assert query(target, "SELECT @@read_only") == [(0,)]
+
+
+BINLOG_SAMPLE = """\
+#261125  8:59:21 server id 5  end_log_pos 654 CRC32 0xb61826ab 	GTID 0-5-3 trans
+START TRANSACTION
+/*!*/;
+# at 708
+#Q> insert into x.t values(300,"c")
+### INSERT INTO `x`.`t`
+### SET
+###   @1=300
+###   @2='c'
+### UPDATE `x`.`t`
+### WHERE
+###   @1=1
+###   @2='a'
+### SET
+###   @1=1
+###   @2='z'
+### DELETE FROM `x`.`u`
+### WHERE
+###   @1=-4 (4294967292)
+### INSERT INTO `x`.`n`
+### SET
+###   @1='v'
+### INSERT INTO `other`.`t`
+### SET
+###   @1=999999
+COMMIT/*!*/;
+# at 865
+#261125  8:59:21 server id 5  end_log_pos 946 CRC32 0xc9330866 	Query	thread_id=8	exec_time=0	error_code=0
+SET TIMESTAMP=1795597161/*!*/;
+create database y
+/*!*/;
+"""
+
+
+def test_binlog_touched_chunks() -> None:
+    from dirac_core.dbmigrate.binlog_delta import KeyColumn, chunk_bounds, chunk_of, parse_touched
+
+    keys = [KeyColumn("x", "t", 1), KeyColumn("x", "u", 1, unsigned=True), KeyColumn("x", "n", None)]
+    touched = parse_touched(BINLOG_SAMPLE.splitlines(), keys, 100)
+    assert touched == {("x", "t"): {"3", "0"}, ("x", "u"): {"42949672"}, ("x", "n"): {"all"}}
+    # DDL on a copied DB cannot be mapped to rows: the caller checks every chunk.
+    ddl = (
+        BINLOG_SAMPLE
+        + "# at 990\n#261125  8:59:22 server id 5  end_log_pos 1000 	Query	thread_id=8\nuse `x`/*!*/;\n"
+    )
+    assert parse_touched([*ddl.splitlines(), "alter table t add column c int"], keys, 100) is None
+    assert chunk_of(-4, 100) == 0 and chunk_of(-150, 100) == -1 and chunk_of(250, 100) == 2
+    assert (
+        chunk_bounds(2, 100) == (200, 299)
+        and chunk_bounds(0, 100) == (-99, 99)
+        and chunk_bounds(-1, 100) == (-199, -100)
+    )
