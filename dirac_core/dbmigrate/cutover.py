@@ -85,6 +85,77 @@ class CutoverSpec:
             raise BadRequest(f"cutover.verify {self.verify_scope!r} is not known: use 'delta' or 'all'")
 
 
+OPTION_KEYS = {
+    "replication_password_file",
+    "source_host_for_target",
+    "stop_commands",
+    "start_commands",
+    "catchup_timeout",
+    "drain_timeout",
+    "freeze_grace",
+    "verify",
+}
+
+
+def spec_from_plan(
+    source: Any,
+    target: Any,
+    databases: Sequence[str],
+    workdir: Path,
+    mode: str = "replicate",
+    options: dict[str, Any] | None = None,
+    target_names: dict[str, str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> CutoverSpec:
+    """The cutover settings from the plan's ``cutover:`` section (keys other than ``mode`` in `options`).
+
+    `source`/`target` are any objects with ``host``, ``port``, ``user``, ``password_file`` (the
+    plan's endpoints). Errors name the key and the fix.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - OPTION_KEYS)
+    if unknown:
+        raise BadRequest(f"cutover.{unknown[0]}: unknown key; use one of {', '.join(sorted(OPTION_KEYS))}")
+
+    def commands(key: str) -> list[str]:
+        value = options.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise BadRequest(f"cutover.{key}: expected a list of commands, e.g. ['systemctl stop dirac-FileCatalog']")
+        return value
+
+    def seconds(key: str, default: float) -> float:
+        value = options.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise BadRequest(f"cutover.{key}: expected a positive number of seconds, got {value!r}")
+        return float(value)
+
+    def endpoint(e: Any) -> Endpoint:
+        password_file = getattr(e, "password_file", None)
+        return Endpoint(str(e.host), int(e.port), str(e.user), Path(password_file) if password_file else None)
+
+    secret = options.get("replication_password_file")
+    host = options.get("source_host_for_target")
+    return CutoverSpec(
+        source=endpoint(source),
+        target=endpoint(target),
+        databases=list(databases),
+        workdir=workdir,
+        target_names=dict(target_names or {}),
+        mode=mode,
+        replication_password_file=Path(str(secret)) if secret else None,
+        source_host_for_target=str(host) if host else None,
+        stop_commands=commands("stop_commands"),
+        start_commands=commands("start_commands"),
+        catchup_timeout=seconds("catchup_timeout", 3600),
+        drain_timeout=seconds("drain_timeout", 300),
+        freeze_grace=seconds("freeze_grace", 5.0),
+        verify_scope=str(options.get("verify", "delta")),
+        chunk_rows=chunk_rows,
+    )
+
+
 @dataclass
 class CutoverResult:
     mode: str

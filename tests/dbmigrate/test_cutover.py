@@ -22,6 +22,7 @@ import pytest
 
 from dirac_core.dbmigrate import cutover
 from dirac_core.dbmigrate.replication import CONNECTION, Endpoint, gtid_reached, parse_gtid_pos, wild_do_tables
+from dirac_core.errors import BadRequest
 from tests.support.mariadb_server import MariaDBServer
 
 from .cutover_support import Writer, connect, snapshot_copy
@@ -265,3 +266,21 @@ def test_binlog_touched_chunks() -> None:
         and chunk_bounds(0, 100) == (-99, 99)
         and chunk_bounds(-1, 100) == (-199, -100)
     )
+
+
+def test_spec_from_plan_options(tmp_path: Path) -> None:
+    end = Endpoint("db1", 3306, "root", None)
+    spec = cutover.spec_from_plan(
+        end, end, ["FileCatalogDB"], tmp_path, options={"stop_commands": "systemctl stop x", "verify": "all"}
+    )
+    assert spec.stop_commands == ["systemctl stop x"] and spec.verify_scope == "all"
+    for options, message in [
+        ({"stop_command": ["x"]}, "cutover.stop_command: unknown key"),
+        ({"stop_commands": [1]}, "cutover.stop_commands: expected a list of commands"),
+        ({"freeze_grace": -1}, "cutover.freeze_grace: expected a positive number"),
+        ({"verify": "some"}, "cutover.verify 'some' is not known"),
+    ]:
+        with pytest.raises(BadRequest, match=message.replace(".", r"\.")):
+            cutover.spec_from_plan(end, end, ["FileCatalogDB"], tmp_path, options=options)
+    with pytest.raises(BadRequest, match=r"cutover\.mode 'fast' is not known"):
+        cutover.spec_from_plan(end, end, ["FileCatalogDB"], tmp_path, mode="fast")
