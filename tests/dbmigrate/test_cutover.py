@@ -117,8 +117,6 @@ def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_pa
     db = f"cutover_{secrets.token_hex(3)}"
     app = populate(source, db)
     writer = Writer(app, db).start()
-    # The reset DB gets writes too; they must not reach the target.
-    source.execute(f"INSERT INTO `{db}_jobs`.Jobs VALUES (1), (2)")
     time.sleep(0.5)
     lines: list[str] = []
 
@@ -128,11 +126,21 @@ def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_pa
 
     def copy() -> str:
         gtid = snapshot_copy(endpoint(source), endpoint(target), [db], {db: new})
+        # The reset DB gets writes after the snapshot too: filtered out, yet the replica's GTID moves on.
+        source.execute(f"INSERT INTO `{db}_jobs`.Jobs VALUES (1), (2)")
         time.sleep(1.0)  # writes after the snapshot: replication must bring them
         return gtid
 
     new = f"{db}_new"  # the plan renames it on the target: replicate_rewrite_db
-    spec = cutover.CutoverSpec(endpoint(source), endpoint(target), [db], tmp_path / "work", target_names={db: new})
+    marker = tmp_path / "services-stopped"
+    spec = cutover.CutoverSpec(
+        endpoint(source),
+        endpoint(target),
+        [db],
+        tmp_path / "work",
+        target_names={db: new},
+        stop_commands=[f"touch {marker}"],  # the playbook's "stop services" hook
+    )
     try:
         result = cutover.run(spec, copy, say=say)
     finally:
@@ -142,6 +150,7 @@ def test_cutover_under_load(servers: tuple[MariaDBServer, MariaDBServer], tmp_pa
     assert len(writer.committed) > 50
     assert_switched(source, target, db, writer, new)
     assert result.mode == "replicate"
+    assert marker.exists()
     assert result.verify_failures == []
     assert 0 < result.freeze_seconds < 10
     assert any(line.startswith("cutover mode: replicate; freeze window: ") for line in lines)
