@@ -539,3 +539,62 @@ def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
     checked = sum(len(v) for v in source_sums.values())
     say(f"final verify ({scope}): {len(source_sums)} of {len(shapes)} tables, {checked} chunks, {len(failures)} FAIL")
     return failures
+
+
+# --- the plan's way in ----------------------------------------------------------------------------
+
+
+def run_plan(
+    plan: Any, state_dir: Path, confirm: bool = False, progress: Any = None, say: Say = print
+) -> tuple[Any, CutoverResult]:
+    """``dirac-core db cutover PLAN``: the engine's whole plan as the copy step of a cutover.
+
+    Returns the engine's report and the cutover result. The cutover state lives in
+    ``<state_dir>/cutover/``, next to the engine's manifest, so one ``--state-dir`` resumes both.
+    """
+    from dirac_core.dbmigrate.plan import PlanError
+    from dirac_core.dbmigrate.runner import Runner
+
+    copies = plan.by_strategy("copy")
+    if plan.cutover.mode == "replicate":
+        changed = [db.name for db in copies if db.upgrade] + (
+            [db.name for db in copies if db.name == "AccountingDB"] if plan.setup_rename else []
+        )
+        if changed:
+            # Replication replays the source's rows into the source's tables; a target whose tables
+            # are renamed or upgraded on arrival does not have them.
+            raise PlanError(
+                f"cutover.mode: replicate cannot follow {', '.join(sorted(set(changed)))}, renamed or upgraded on "
+                "arrival: use cutover: {mode: frozen}, or migrate those databases in a plan of their own"
+            )
+    spec = spec_from_plan(
+        plan.source,
+        plan.target,
+        [db.name for db in copies],
+        Path(state_dir) / "cutover",
+        plan.cutover.mode,
+        plan.cutover.options,
+        {db.name: db.target_name for db in copies},
+        plan.chunk_rows,
+    )
+    runner = Runner(plan, Path(state_dir), confirm=confirm, **({"progress": progress} if progress else {}))
+    report: Any = None
+
+    def copy() -> str:
+        nonlocal report
+        report = runner.run()
+        if not report.passed:
+            raise Conflict(
+                "the copy did not verify (see the report): the cutover stops before any switch; fix and re-run "
+                "(in frozen mode the source stays read-only until then: SET GLOBAL read_only=OFF on it aborts)"
+            )
+        snapshot = runner.manifest.snapshot() or {}
+        return str(snapshot.get("gtid") or "")
+
+    try:
+        result = run(spec, copy, say=say)
+        if report is None:
+            report = runner.report()
+    finally:
+        runner.close()
+    return report, result

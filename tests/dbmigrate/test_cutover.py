@@ -26,6 +26,7 @@ from dirac_core.errors import BadRequest
 from tests.support.mariadb_server import MariaDBServer
 
 from .cutover_support import Writer, connect, snapshot_copy
+from .helpers import run_cli, target_of, write_plan
 
 pytestmark = pytest.mark.mariadb
 
@@ -293,3 +294,42 @@ def test_spec_from_plan_options(tmp_path: Path) -> None:
             cutover.spec_from_plan(end, end, ["FileCatalogDB"], tmp_path, options=options)
     with pytest.raises(BadRequest, match=r"cutover\.mode 'fast' is not known"):
         cutover.spec_from_plan(end, end, ["FileCatalogDB"], tmp_path, mode="fast")
+
+
+@pytest.mark.parametrize("fault", ["", "cutover:frozen"])
+def test_cutover_cli_with_engine_under_load(
+    servers: tuple[MariaDBServer, MariaDBServer], tmp_path: Path, fault: str
+) -> None:
+    """`dirac-core db cutover PLAN`: the engine's copy, then catch-up, freeze and switch (killed once, re-run)."""
+    source, target = servers
+    db = f"cutover_{secrets.token_hex(3)}"
+    app = populate(source, db, rows=5000)
+    writer = Writer(app, db).start()
+    plan = write_plan(
+        tmp_path / "plan.yml",
+        target_of(source),
+        target_of(target),
+        [{"name": db, "strategy": "copy"}],
+        cutover={"mode": "replicate", "stop_commands": [f"touch {tmp_path / 'stopped'}"]},
+    )
+    state = tmp_path / "state"
+    try:
+        time.sleep(0.5)
+        if fault:
+            killed = run_cli(
+                "cutover", str(plan), "--quiet", "--state-dir", str(state), env={"DIRAC_MIGRATE_FAULT": fault}
+            )
+            assert killed.returncode == -9, killed.stdout + killed.stderr
+        done = run_cli("cutover", str(plan), "--quiet", "--state-dir", str(state), timeout=300)
+    finally:
+        writer.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cutover mode: replicate; freeze window: " in done.stdout
+    assert ("resuming cutover at phase 'frozen'" in done.stdout) == bool(fault)
+    assert writer.errors == []
+    on_target = rows_of(target, db)
+    assert on_target == rows_of(source, db)
+    assert writer.committed <= {row[0] for row in on_target}
+    assert query(target, f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # not in the plan: not replicated
+    assert query(target, "SELECT @@read_only") == [(0,)]
+    assert [r for r in query(target, "SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
