@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymysql
 import pytest
 
 from dirac_core.dbmigrate import cutover
@@ -333,3 +334,29 @@ def test_cutover_cli_with_engine_under_load(
     assert query(target, f"SHOW DATABASES LIKE '{db}\\_jobs'") == []  # not in the plan: not replicated
     assert query(target, "SELECT @@read_only") == [(0,)]
     assert [r for r in query(target, "SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
+
+
+def test_freeze_kills_open_write_transactions(servers: tuple[MariaDBServer, MariaDBServer]) -> None:
+    """An uncommitted write still open after the grace period is killed (rolled back): never half-copied."""
+    from dirac_core.dbmigrate.freeze import default_freezer
+
+    source, _target = servers
+    db = f"cutover_{secrets.token_hex(3)}"
+    app = populate(source, db, rows=10)
+    open_trx = connect(app, db)
+    open_trx.autocommit(False)
+    with open_trx.cursor() as cur:
+        cur.execute("INSERT INTO FC_Files (LFN, Size) VALUES ('/vo/uncommitted', 1)")
+    lines: list[str] = []
+    freezer = default_freezer(endpoint(source), [db], grace=0.5)
+    try:
+        freezer.freeze(lines.append)
+        assert any("killing open write transaction of app" in line for line in lines)
+        assert query(source, f"SELECT COUNT(*) FROM `{db}`.FC_Files WHERE LFN = '/vo/uncommitted'") == [(0,)]
+        with pytest.raises(pymysql.err.MySQLError), open_trx.cursor() as cur:
+            cur.execute("COMMIT")  # its connection was killed
+    finally:
+        freezer.thaw(lines.append)
+        with contextlib.suppress(Exception):
+            open_trx.close()
+    assert query(source, "SELECT @@read_only") == [(0,)]
