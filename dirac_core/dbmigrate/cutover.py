@@ -393,9 +393,14 @@ def _run_replicate(
     fault("caught_up")
     if not state.reached("prefreeze_verified"):
         t0 = time.monotonic()
-        gtid, sums = _verify_at_consistent_point(spec, say)
+        gtid, point = _verify_at_consistent_point(spec, say)
         timings["prefreeze_verify"] = time.monotonic() - t0
-        state.advance("prefreeze_verified", prefreeze_gtid=gtid, prefreeze=sums)
+        # A second, delta round: what changed during the full verify (seconds to minutes of writes,
+        # growing with the DB size) is checked now, so the freeze only covers the few seconds since.
+        t0 = time.monotonic()
+        gtid, point = _verify_at_consistent_point(spec, say, since=point)
+        timings["prefreeze_delta"] = time.monotonic() - t0
+        state.advance("prefreeze_verified", prefreeze_gtid=gtid, prefreeze=point)
     fault("prefreeze_verified")
 
     # ---- freeze window starts ----
@@ -403,11 +408,15 @@ def _run_replicate(
     if not state.reached("frozen"):
         state.advance("frozen", freeze_started_at=time.time())
         started = time.monotonic()
+    t0 = time.monotonic()
     freezer.freeze(say)
+    timings["freeze_actions"] = time.monotonic() - t0
     fault("frozen")
     if not state.reached("drained"):
+        t0 = time.monotonic()
         final = repl.source_binlog_pos(spec.source)
         repl.wait_caught_up(spec.source, spec.target, until_gtid=final, timeout=spec.drain_timeout, say=say)
+        timings["drain"] = time.monotonic() - t0
         state.advance("drained", final_gtid=final)
     fault("drained")
     if not state.reached("verified"):
@@ -428,7 +437,9 @@ def _run_replicate(
 
 def _switch(spec: CutoverSpec, state: State, started: float | None, say: Say) -> CutoverResult:
     if not state.reached("switched"):
+        t0 = time.monotonic()
         repl.stop_and_reset_replica(spec.target)
+        state.data.setdefault("timings", {})["switch"] = time.monotonic() - t0
         state.advance("switched")
     fault("switched")
     with spec.target.connect() as conn:
@@ -462,11 +473,15 @@ def _result(state: State) -> CutoverResult:
 # --- verification around the freeze ----------------------------------------------------------------
 
 
-def _verify_at_consistent_point(spec: CutoverSpec, say: Say) -> tuple[str, dict[str, Any]]:
-    """Checksum every chunk on both sides at one GTID X, outside the freeze.
+def _verify_at_consistent_point(
+    spec: CutoverSpec, say: Say, since: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Checksum chunks on both sides at one GTID X, outside the freeze; returns X and its binlog point.
 
     The source is read inside a consistent snapshot (its GTID is X); the replica is stopped at
-    exactly X (``START SLAVE UNTIL master_gtid_pos``), checksummed, then restarted.
+    exactly X (``START SLAVE UNTIL master_gtid_pos``), checksummed, then restarted. Without `since`
+    every chunk is checked; with it (an earlier verified point) only the chunks the binlog shows
+    changed after that point.
     """
     with spec.source.connect() as sconn, spec.target.connect() as tconn:
         # UNTIL master_gtid_pos applies to both threads: both must be stopped to start it.
@@ -477,30 +492,60 @@ def _verify_at_consistent_point(spec: CutoverSpec, say: Say) -> tuple[str, dict[
         binlog_file, binlog_pos = repl.snapshot_binlog_position(sconn)
         execute(tconn, f"START SLAVE '{repl.CONNECTION}' UNTIL master_gtid_pos = %s", (gtid,))
         shapes = table_shapes(sconn, spec.databases)
-        source_sums = {s.qualified: chunk_checksums(sconn, s, spec.chunk_rows) for s in shapes}
+        # Read to the binlog's current end (>= X): a superset of the changes up to X, still exact at X.
+        touched = None if since is None else _touched(spec, since, shapes)
+        source_sums = _checksums(sconn, shapes, spec.chunk_rows, touched)
         execute(sconn, "COMMIT")
         deadline = time.monotonic() + spec.catchup_timeout
         while not repl.gtid_reached(str(scalar(tconn, "SELECT @@gtid_slave_pos") or ""), gtid):
             if time.monotonic() > deadline:
                 raise Conflict(f"replica did not reach GTID {gtid} for the pre-freeze verify; re-run")
             time.sleep(0.1)
-        target_sums = {
-            s.qualified: chunk_checksums(tconn, s.on(spec.target_names.get(s.database)), spec.chunk_rows)
-            for s in shapes
-        }
+        target_sums = _checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
         execute(tconn, f"STOP SLAVE '{repl.CONNECTION}'")  # UNTIL may not have stopped the IO thread yet
         execute(tconn, f"START SLAVE '{repl.CONNECTION}'")
     failures = compare(source_sums, target_sums, spec.chunk_rows)
     chunks = sum(len(v) for v in source_sums.values())
-    say(f"pre-freeze verify at GTID {gtid}: {len(shapes)} tables, {chunks} chunks, {len(failures)} FAIL")
+    kind = "pre-freeze verify" if since is None else "pre-freeze delta verify"
+    say(f"{kind} at GTID {gtid}: {len(source_sums)} tables, {chunks} chunks, {len(failures)} FAIL")
     if failures:
         for line in failures[:20]:
             say(line)
         raise Conflict(
-            f"pre-freeze verify found {len(failures)} differing chunk(s) before any freeze: the copy or replication "
+            f"{kind} found {len(failures)} differing chunk(s) before any freeze: the copy or replication "
             "is wrong; nothing was frozen — re-copy the named tables"
         )
     return gtid, {"binlog_file": binlog_file, "binlog_pos": binlog_pos}
+
+
+def _touched(
+    spec: CutoverSpec, since: dict[str, Any], shapes: Sequence[TableShape]
+) -> dict[tuple[str, str], set[str]] | None:
+    return touched_chunks(
+        spec.source,
+        str(since["binlog_file"]),
+        int(since["binlog_pos"]),
+        [s.key_column() for s in shapes],
+        spec.chunk_rows,
+    )
+
+
+def _checksums(
+    conn: Any,
+    shapes: Sequence[TableShape],
+    chunk_rows: int,
+    touched: dict[tuple[str, str], set[str]] | None,
+    target_names: dict[str, str] | None = None,
+) -> dict[str, dict[str, list[int]]]:
+    """Per table (source-qualified name) chunk checksums: all chunks, or only the touched ones."""
+    sums: dict[str, dict[str, list[int]]] = {}
+    for shape in shapes:
+        chunks = None if touched is None else touched.get((shape.database, shape.table), set())
+        if chunks is not None and not chunks:
+            continue
+        on = shape.on((target_names or {}).get(shape.database)) if target_names is not None else shape
+        sums[shape.qualified] = chunk_checksums(conn, on, chunk_rows, chunks)
+    return sums
 
 
 def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
@@ -516,26 +561,13 @@ def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
         touched: dict[tuple[str, str], set[str]] | None = None
         scope = spec.verify_scope
         if scope == "delta":
-            touched = touched_chunks(
-                spec.source,
-                str(prefreeze["binlog_file"]),
-                int(prefreeze["binlog_pos"]),
-                [s.key_column() for s in shapes],
-                spec.chunk_rows,
-            )
+            touched = _touched(spec, prefreeze, shapes)
             if touched is None:
                 say("final verify: the binlog since the pre-freeze verify has DDL on a copied DB: checking every chunk")
                 scope = "all"
-        source_sums: dict[str, dict[str, list[int]]] = {}
-        target_sums: dict[str, dict[str, list[int]]] = {}
-        for shape in shapes:
-            chunks = None if touched is None else touched.get((shape.database, shape.table), set())
-            if chunks is not None and not chunks:
-                continue
-            source_sums[shape.qualified] = chunk_checksums(sconn, shape, spec.chunk_rows, chunks)
-            on_target = shape.on(spec.target_names.get(shape.database))
-            target_sums[shape.qualified] = chunk_checksums(tconn, on_target, spec.chunk_rows, chunks)
-        failures = compare(source_sums, target_sums, spec.chunk_rows)
+        source_sums = _checksums(sconn, shapes, spec.chunk_rows, touched)
+        target_sums = _checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
+    failures = compare(source_sums, target_sums, spec.chunk_rows)
     checked = sum(len(v) for v in source_sums.values())
     say(f"final verify ({scope}): {len(source_sums)} of {len(shapes)} tables, {checked} chunks, {len(failures)} FAIL")
     return failures
