@@ -388,7 +388,7 @@ def main() -> None:
             f"{'freeze window (replicate mode)':<34} {'rows':>10} {'freeze s':>9} {'writes':>7} {'refused':>8}  phases"
         )
         for run in freezes:
-            phases = ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
+            phases = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items())
             print(
                 f"{'continuous writer':<34} {run.rows:>10,} {run.freeze:9.2f} {run.writes:>7} {run.refused:>8}  "
                 f"{phases}; verify {run.verify}"
