@@ -26,13 +26,15 @@ def connect_args(endpoint: Endpoint, database: str | None = None) -> dict[str, A
     return args
 
 
-def connect(endpoint: Endpoint, database: str | None = None, raw: bool = False) -> Any:
+def connect(endpoint: Endpoint, database: str | None = None, raw: bool = False, read_timeout: int | None = None) -> Any:
     """An autocommit session in UTC (TIMESTAMPs travel unshifted) with a permissive sql_mode.
 
     raw=True: every value comes back as the server's bytes (no int/date/str conversion) - what the
     dump and checksum paths want, since they compare bytes.
     """
     args = connect_args(endpoint, database)
+    if read_timeout:
+        args["read_timeout"] = read_timeout
     if raw:
         args["conv"] = {}
         args["use_unicode"] = False

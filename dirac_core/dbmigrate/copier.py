@@ -40,6 +40,7 @@ from dirac_core.dbmigrate.verify import chunk_checksum, fingerprint
 
 FETCH_ROWS = 10_000
 LOAD_ATTEMPTS = 5
+LOAD_TIMEOUT = 1800  # s: a stalled load fails (and a rerun resumes) instead of hanging forever
 
 
 @dataclass
@@ -80,6 +81,10 @@ class Copier:
         self._tables: dict[tuple[str, str], obj.Table] = {}
         self._errors: list[BaseException] = []
         self._local = threading.local()
+        # One loader per table at a time: a range DELETE next to a running LOAD DATA LOCAL on the same
+        # table was seen to stall both for good on MariaDB 10.11; tables still load in parallel.
+        self._table_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ------------------------------------------------------------------------------------------ run
     def run(self, dbs: list[DatabasePlan]) -> None:
@@ -241,7 +246,7 @@ class Copier:
     def _target(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.plan.target, raw=True)
+            conn = connect(self.plan.target, raw=True, read_timeout=LOAD_TIMEOUT)
             # Checks the source already enforced; off, LOAD DATA runs at full speed in any table order.
             query(conn, "SET FOREIGN_KEY_CHECKS = 0, UNIQUE_CHECKS = 0")
             # READ COMMITTED: the range DELETE takes no gap locks, so parallel chunk loads of one table
@@ -271,10 +276,15 @@ class Copier:
         chunk = Chunk(idx, KeyValue.from_json(row.lo), KeyValue.from_json(row.hi))
         if row.state == "dumped":
             row = self._transfer(job, table, row)
-        if row.state in ("transferred", "failed"):
-            row = self._load(job, table, chunk, row)
-        if row.state == "loaded":
-            self._verify(job, table, chunk, row)
+        with self._table_lock(db, tbl):
+            if row.state in ("transferred", "failed"):
+                row = self._load(job, table, chunk, row)
+            if row.state == "loaded":
+                self._verify(job, table, chunk, row)
+
+    def _table_lock(self, db: str, tbl: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._table_locks.setdefault((db, tbl), threading.Lock())
 
     def _transfer(self, job: CopyTarget, table: obj.Table, row: ChunkRow) -> ChunkRow:
         """Move the chunk file into the load area (on one host a copy; the place for rsync on two)."""
@@ -309,6 +319,7 @@ class Copier:
                 query(conn, load_sql(job.target, table, row.file, name))
                 fault_point("load", "during")
                 query(conn, "COMMIT")
+                fault_point("load", "after")  # committed, manifest not told: the rerun reloads the range
                 break
             except MySQLdb.OperationalError as exc:
                 query(conn, "ROLLBACK")
@@ -319,7 +330,6 @@ class Copier:
                 query(conn, "ROLLBACK")
                 raise
         self.manifest.set_chunk(job.name, table.name, row.idx, "loaded", seconds=time.monotonic() - start)
-        fault_point("load", "after")
         row.state = "loaded"
         return row
 

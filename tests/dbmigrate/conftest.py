@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.dbmigrate.sample import populate
 from tests.support.mariadb_server import MariaDBServer
 
 
@@ -70,3 +72,19 @@ class SourceServer:
 
     def endpoint(self) -> dict[str, Any]:
         return {"host": self.host, "port": self.port, "user": "root"}
+
+
+@pytest.fixture(scope="session")
+def source_db(source_mariadb: SourceServer) -> Iterator[str]:
+    """The sample schema (tests/dbmigrate/sample.py) in a fresh database on the source, dropped at the end."""
+    name = f"migrate_src_{secrets.token_hex(4)}"
+    conn = source_mariadb.connect()
+    cur = conn.cursor()
+    cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    cur.execute(f"USE `{name}`")
+    try:
+        populate(conn)
+        yield name
+    finally:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,25 +11,10 @@ from dirac_core.dbmigrate.plan import load_plan
 from dirac_core.dbmigrate.runner import Runner
 from tests.dbmigrate.conftest import SourceServer
 from tests.dbmigrate.helpers import run_cli, target_of, write_plan
-from tests.dbmigrate.sample import independent_checksums, populate
+from tests.dbmigrate.sample import independent_checksums
 from tests.support.mariadb_server import MariaDBServer
 
 pytestmark = pytest.mark.mariadb
-
-
-@pytest.fixture(scope="module")
-def source_db(source_mariadb: SourceServer) -> Iterator[str]:
-    name = f"migrate_src_{secrets.token_hex(4)}"
-    conn = source_mariadb.connect()
-    cur = conn.cursor()
-    cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    cur.execute(f"USE `{name}`")
-    try:
-        populate(conn)
-        yield name
-    finally:
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
 
 
 def source_checksums(source: SourceServer, db: str) -> dict[str, tuple[int, int]]:
