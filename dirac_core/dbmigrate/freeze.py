@@ -39,11 +39,20 @@ class ReadOnlyAction:
     source: Endpoint
     databases: Sequence[str]
     grace: float = 5.0
+    lock_timeout: float = 60.0
     name: str = "read_only"
 
     def freeze(self, say: Callable[[str], None]) -> None:
         with self.source.connect() as conn:
-            execute(conn, "SET GLOBAL read_only = ON")
+            # read_only waits for running statements (like FLUSH TABLES WITH READ LOCK): bound the wait.
+            execute(conn, "SET SESSION lock_wait_timeout = %s", (max(1, int(self.lock_timeout)),))
+            try:
+                execute(conn, "SET GLOBAL read_only = ON")
+            except Exception as exc:
+                raise ServiceUnavailable(
+                    f"cannot set read_only on {self.source.label()} within {self.lock_timeout:.0f}s ({exc}): a long "
+                    "statement or table lock holds it: stop that client and re-run"
+                ) from exc
             own = query(conn, "SELECT CONNECTION_ID() AS id")[0]["id"]
             deadline = time.monotonic() + self.grace
             while True:
