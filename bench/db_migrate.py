@@ -343,8 +343,20 @@ def freeze_window(source: MariaDBServer, target: MariaDBServer, db: str, files: 
 def servers(work: Path) -> Iterator[tuple[MariaDBServer, MariaDBServer]]:
     source = MariaDBServer(work / "source", server_id=1, log_bin=True, extra_options=SERVER_OPTIONS)
     target = MariaDBServer(work / "target", server_id=2, log_bin=False, extra_options=SERVER_OPTIONS)
-    with source, target:
+    try:
+        for server in (source, target):
+            for attempt in range(3):  # install-db can trip over another job's temp tables in /tmp
+                try:
+                    server.start()
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+                    shutil.rmtree(server.datadir, ignore_errors=True)
         yield source, target
+    finally:
+        target.stop()
+        source.stop()
 
 
 def rate(rows: int, seconds: float) -> str:
