@@ -360,3 +360,25 @@ def test_freeze_kills_open_write_transactions(servers: tuple[MariaDBServer, Mari
         with contextlib.suppress(Exception):
             open_trx.close()
     assert query(source, "SELECT @@read_only") == [(0,)]
+
+
+def test_cutover_cli_frozen_fallback_with_engine(tmp_path: Path) -> None:
+    """No binlog on the source: `db cutover` freezes, copies with the engine, switches: mode frozen."""
+    with MariaDBServer(server_id=15, log_bin=False) as source, MariaDBServer(server_id=16, log_bin=False) as target:
+        db = "cutover_frozen_cli"
+        app = populate(source, db, rows=2000)
+        writer = Writer(app, db).start()
+        plan = write_plan(
+            tmp_path / "plan.yml", target_of(source), target_of(target), [{"name": db, "strategy": "copy"}]
+        )
+        try:
+            time.sleep(0.5)
+            done = run_cli("cutover", str(plan), "--quiet", "--state-dir", str(tmp_path / "state"), timeout=300)
+        finally:
+            writer.stop()
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "has no binlog (log_bin OFF): falling back to a frozen copy" in done.stdout
+        assert "cutover mode: frozen; freeze window: " in done.stdout
+        assert rows_of(target, db) == rows_of(source, db)
+        assert writer.committed <= {row[0] for row in rows_of(target, db)}
+        assert writer.refused > 0
