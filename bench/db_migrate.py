@@ -341,8 +341,18 @@ def freeze_window(source: MariaDBServer, target: MariaDBServer, db: str, files: 
 
 @contextlib.contextmanager
 def servers(work: Path) -> Iterator[tuple[MariaDBServer, MariaDBServer]]:
-    source = MariaDBServer(work / "source", server_id=1, log_bin=True, extra_options=SERVER_OPTIONS)
-    target = MariaDBServer(work / "target", server_id=2, log_bin=False, extra_options=SERVER_OPTIONS)
+    # Own tmpdir each: temp tables in the shared /tmp were deleted under us by other jobs' cleanups.
+    for name in ("source", "target"):
+        (work / name / "tmp").mkdir(parents=True, exist_ok=True)
+    source = MariaDBServer(
+        work / "source", server_id=1, log_bin=True, extra_options=[*SERVER_OPTIONS, f"tmpdir={work / 'source' / 'tmp'}"]
+    )
+    target = MariaDBServer(
+        work / "target",
+        server_id=2,
+        log_bin=False,
+        extra_options=[*SERVER_OPTIONS, f"tmpdir={work / 'target' / 'tmp'}"],
+    )
     try:
         for server in (source, target):
             for attempt in range(3):  # install-db can trip over another job's temp tables in /tmp

@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,8 +42,17 @@ SCHEMA = (
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[MariaDBServer, MariaDBServer]]:
     """Source with binlog + GTID (server-id 11), plain target (server-id 12), shared by this module."""
-    with MariaDBServer(server_id=11, log_bin=True) as source, MariaDBServer(server_id=12, log_bin=False) as target:
+    with private_server(11, True) as source, private_server(12, False) as target:
         yield source, target
+
+
+@contextlib.contextmanager
+def private_server(server_id: int, log_bin: bool) -> Iterator[MariaDBServer]:
+    """A private mariadbd with its own tmpdir (other jobs' cleanups of /tmp deleted temp tables under us)."""
+    base = Path(tempfile.mkdtemp(prefix="cutover-mariadbd-", dir="/tmp"))
+    (base / "tmp").mkdir()
+    with MariaDBServer(base, server_id=server_id, log_bin=log_bin, extra_options=[f"tmpdir={base / 'tmp'}"]) as server:
+        yield server
 
 
 def secret_file(server: MariaDBServer, name: str, password: str = "") -> Path:
@@ -202,7 +212,7 @@ def test_cutover_killed_and_rerun(servers: tuple[MariaDBServer, MariaDBServer], 
 
 
 def test_frozen_fallback_without_binlog(tmp_path: Path) -> None:
-    with MariaDBServer(server_id=13, log_bin=False) as source, MariaDBServer(server_id=14, log_bin=False) as target:
+    with private_server(13, False) as source, private_server(14, False) as target:
         db = "cutover_frozen"
         app = populate(source, db, rows=500)
         writer = Writer(app, db).start()
@@ -364,7 +374,7 @@ def test_freeze_kills_open_write_transactions(servers: tuple[MariaDBServer, Mari
 
 def test_cutover_cli_frozen_fallback_with_engine(tmp_path: Path) -> None:
     """No binlog on the source: `db cutover` freezes, copies with the engine, switches: mode frozen."""
-    with MariaDBServer(server_id=15, log_bin=False) as source, MariaDBServer(server_id=16, log_bin=False) as target:
+    with private_server(15, False) as source, private_server(16, False) as target:
         db = "cutover_frozen_cli"
         app = populate(source, db, rows=2000)
         writer = Writer(app, db).start()
