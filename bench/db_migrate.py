@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dirac_core.dbmigrate import cutover
 from dirac_core.dbmigrate.plan import parse_plan
-from dirac_core.dbmigrate.replication import Endpoint
 from dirac_core.dbmigrate.runner import Runner
 from tests.support.mariadb_server import MariaDBServer
 
@@ -109,10 +108,6 @@ def build(server: MariaDBServer, db: str, files: int) -> int:
 
 def count_rows(server: MariaDBServer, db: str) -> int:
     return sum(int(run_sql(server, f"SELECT COUNT(*) FROM `{db}`.`{t}`")[0][0]) for t in TABLES)
-
-
-def endpoint(server: MariaDBServer) -> Endpoint:
-    return Endpoint(server.host, server.port, "root", None)
 
 
 # --- the three copies ------------------------------------------------------------------------------
@@ -227,15 +222,6 @@ def engine_copy(source: MariaDBServer, target: MariaDBServer, db: str, new: str,
     # Loader threads overlap; the sum of the chunks' LOAD DATA times is the one-stream equivalent,
     # comparable with the ceiling's one-table-at-a-time LOAD DATA INFILE.
     return EngineRun(seconds, load_stream_seconds, gtid, report.passed, f"{plan.workers} loaders")
-
-
-def verify_all(source: MariaDBServer, target: MariaDBServer, db: str, new: str) -> list[str]:
-    src, tgt = endpoint(source), endpoint(target)
-    with src.connect() as sconn, tgt.connect() as tconn:
-        shapes = cutover.table_shapes(sconn, [db])
-        s = {x.qualified: cutover.chunk_checksums(sconn, x, cutover.CHUNK_ROWS) for x in shapes}
-        t = {x.qualified: cutover.chunk_checksums(tconn, x.on(new), cutover.CHUNK_ROWS) for x in shapes}
-    return cutover.compare(s, t, cutover.CHUNK_ROWS)
 
 
 # --- freeze window under a continuous writer ----------------------------------------------------------

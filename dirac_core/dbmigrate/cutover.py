@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from dirac_core.dbmigrate import replication as repl
-from dirac_core.dbmigrate.binlog_delta import KeyColumn, chunk_bounds, touched_chunks
+from dirac_core.dbmigrate.binlog_delta import touched_chunks
+from dirac_core.dbmigrate.chunk_sums import CHUNK_ROWS, TableShape, checksums, compare, table_shapes
 from dirac_core.dbmigrate.freeze import Freezer, default_freezer
-from dirac_core.dbmigrate.replication import Endpoint, execute, query, scalar
+from dirac_core.dbmigrate.replication import Endpoint, execute, scalar
 from dirac_core.errors import BadRequest, Conflict
 
 PHASES = (
@@ -49,7 +50,6 @@ PHASES = (
     "switched",
     "done",
 )
-CHUNK_ROWS = 50_000
 
 Say = Callable[[str], None]
 
@@ -211,107 +211,6 @@ def replication_secret(spec: CutoverSpec) -> Path:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(24))
     return path
-
-
-# --- checksums ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableShape:
-    database: str
-    table: str
-    columns: list[str]
-    int_key: str | None  # single-column integer primary key, used for chunking
-    key_unsigned: bool = False
-
-    @property
-    def qualified(self) -> str:
-        return f"`{self.database}`.`{self.table}`"
-
-    def on(self, database: str | None) -> TableShape:
-        """The same table under another database name (the target's, when the plan renames it)."""
-        return (
-            self
-            if not database or database == self.database
-            else TableShape(database, self.table, self.columns, self.int_key, self.key_unsigned)
-        )
-
-    def key_column(self) -> KeyColumn:
-        position = self.columns.index(self.int_key) + 1 if self.int_key else None
-        return KeyColumn(self.database, self.table, position, self.key_unsigned)
-
-
-def table_shapes(conn: Any, databases: Sequence[str]) -> list[TableShape]:
-    marks = ",".join(["%s"] * len(databases))
-    tables = query(
-        conn,
-        f"SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES "
-        f"WHERE TABLE_SCHEMA IN ({marks}) AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2",
-        list(databases),
-    )
-    shapes = []
-    for row in tables:
-        cols = query(
-            conn,
-            "SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, DATA_TYPE AS t, COLUMN_TYPE AS ct "
-            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (row["db"], row["t"]),
-        )
-        pk = [c for c in cols if c["k"] == "PRI"]
-        integer = len(pk) == 1 and pk[0]["t"] in ("tinyint", "smallint", "mediumint", "int", "bigint")
-        int_key = pk[0]["c"] if integer else None
-        unsigned = integer and "unsigned" in str(pk[0]["ct"]).lower()
-        shapes.append(TableShape(row["db"], row["t"], [c["c"] for c in cols], int_key, unsigned))
-    return shapes
-
-
-def _row_hash(shape: TableShape) -> str:
-    # NULL-safe (IFNULL marker) and type-independent (HEX of the value's text) per-row CRC.
-    parts = ", ".join(f"IFNULL(HEX(`{c}`), '-')" for c in shape.columns)
-    return f"CRC32(CONCAT_WS('|', {parts}))"
-
-
-def chunk_checksums(
-    conn: Any, shape: TableShape, chunk_rows: int, chunks: set[str] | None = None
-) -> dict[str, list[int]]:
-    """``{chunk: [rows, sum_crc]}``; chunks are ``key DIV chunk_rows`` (or one 'all' without integer key).
-
-    `chunks` limits the scan to those chunks (index ranges), e.g. the ones the binlog shows touched.
-    """
-    if shape.int_key is None or (chunks is not None and "all" in chunks):
-        sql = f"SELECT COUNT(*) AS n, COALESCE(SUM({_row_hash(shape)}), 0) AS s FROM {shape.qualified}"
-        if shape.int_key is None:
-            row = query(conn, sql)[0]
-            return {"all": [int(row["n"]), int(row["s"])]}
-        chunks = None
-    key = f"`{shape.int_key}`"
-    where = ""
-    if chunks is not None:
-        if not chunks:
-            return {}
-        ranges = [chunk_bounds(int(c), chunk_rows) for c in sorted(chunks, key=int)]
-        where = " WHERE " + " OR ".join(f"{key} BETWEEN {lo} AND {hi}" for lo, hi in ranges)
-    rows = query(
-        conn,
-        f"SELECT {key} DIV {int(chunk_rows)} AS c, COUNT(*) AS n, SUM({_row_hash(shape)}) AS s "
-        f"FROM {shape.qualified}{where} GROUP BY 1",
-    )
-    return {str(int(r["c"])): [int(r["n"]), int(r["s"])] for r in rows}
-
-
-def compare(
-    source: dict[str, dict[str, list[int]]], target: dict[str, dict[str, list[int]]], chunk_rows: int
-) -> list[str]:
-    """FAIL lines naming the table and key range of every differing chunk."""
-    failures = []
-    for table in sorted(set(source) | set(target)):
-        s, t = source.get(table, {}), target.get(table, {})
-        for chunk in sorted(set(s) | set(t), key=lambda c: (len(c), c)):
-            if s.get(chunk) != t.get(chunk):
-                low, high = chunk_bounds(int(chunk), chunk_rows) if chunk != "all" else (0, 0)
-                where = "all rows" if chunk == "all" else f"key {low}..{high}"
-                failures.append(f"FAIL {table} {where}: source {s.get(chunk)} target {t.get(chunk)} (rows, crc)")
-    return failures
 
 
 # --- the cutover ----------------------------------------------------------------------------------
@@ -494,14 +393,14 @@ def _verify_at_consistent_point(
         shapes = table_shapes(sconn, spec.databases)
         # Read to the binlog's current end (>= X): a superset of the changes up to X, still exact at X.
         touched = None if since is None else _touched(spec, since, shapes)
-        source_sums = _checksums(sconn, shapes, spec.chunk_rows, touched)
+        source_sums = checksums(sconn, shapes, spec.chunk_rows, touched)
         execute(sconn, "COMMIT")
         deadline = time.monotonic() + spec.catchup_timeout
         while not repl.gtid_reached(str(scalar(tconn, "SELECT @@gtid_slave_pos") or ""), gtid):
             if time.monotonic() > deadline:
                 raise Conflict(f"replica did not reach GTID {gtid} for the pre-freeze verify; re-run")
             time.sleep(0.1)
-        target_sums = _checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
+        target_sums = checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
         execute(tconn, f"STOP SLAVE '{repl.CONNECTION}'")  # UNTIL may not have stopped the IO thread yet
         execute(tconn, f"START SLAVE '{repl.CONNECTION}'")
     failures = compare(source_sums, target_sums, spec.chunk_rows)
@@ -530,24 +429,6 @@ def _touched(
     )
 
 
-def _checksums(
-    conn: Any,
-    shapes: Sequence[TableShape],
-    chunk_rows: int,
-    touched: dict[tuple[str, str], set[str]] | None,
-    target_names: dict[str, str] | None = None,
-) -> dict[str, dict[str, list[int]]]:
-    """Per table (source-qualified name) chunk checksums: all chunks, or only the touched ones."""
-    sums: dict[str, dict[str, list[int]]] = {}
-    for shape in shapes:
-        chunks = None if touched is None else touched.get((shape.database, shape.table), set())
-        if chunks is not None and not chunks:
-            continue
-        on = shape.on((target_names or {}).get(shape.database)) if target_names is not None else shape
-        sums[shape.qualified] = chunk_checksums(conn, on, chunk_rows, chunks)
-    return sums
-
-
 def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
     """Inside the freeze: checksums of the chunks the binlog shows changed since the pre-freeze verify.
 
@@ -565,8 +446,8 @@ def _final_verify(spec: CutoverSpec, state: State, say: Say) -> list[str]:
             if touched is None:
                 say("final verify: the binlog since the pre-freeze verify has DDL on a copied DB: checking every chunk")
                 scope = "all"
-        source_sums = _checksums(sconn, shapes, spec.chunk_rows, touched)
-        target_sums = _checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
+        source_sums = checksums(sconn, shapes, spec.chunk_rows, touched)
+        target_sums = checksums(tconn, shapes, spec.chunk_rows, touched, spec.target_names)
     failures = compare(source_sums, target_sums, spec.chunk_rows)
     checked = sum(len(v) for v in source_sums.values())
     say(f"final verify ({scope}): {len(source_sums)} of {len(shapes)} tables, {checked} chunks, {len(failures)} FAIL")
