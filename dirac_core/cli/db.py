@@ -27,3 +27,12 @@ def _register_migrate_command() -> None:
 
 
 _register_migrate_command()
+
+
+def _register_cutover_command() -> None:
+    from dirac_core.cli.db_cutover import cutover_command
+
+    db.add_command(cutover_command)
+
+
+_register_cutover_command()
