@@ -33,10 +33,11 @@ def target_checksums(server: MariaDBServer, db: str) -> dict[str, tuple[int, int
         conn.close()
 
 
+@pytest.mark.parametrize("checksum", ["md5", "crc32"])
 def test_copy_all_pass_and_independent_check_agrees(
-    tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
+    checksum: str, tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
 ) -> None:
-    target = f"{source_db}_copy"
+    target = f"{source_db}_copy_{checksum}"
     plan = load_plan(
         write_plan(
             tmp_path / "plan.yml",
@@ -44,6 +45,7 @@ def test_copy_all_pass_and_independent_check_agrees(
             target_of(second_mariadb),
             [{"name": source_db, "strategy": "copy", "target_name": target}],
             chunk_rows=70,
+            checksum=checksum,
         )
     )
     runner = Runner(plan, tmp_path / "state")
