@@ -87,6 +87,12 @@ def test_copy_all_pass_and_independent_check_agrees(
     assert "PASS" in done.stdout
     assert target_checksums(second_mariadb, target) == before
 
+    # --verify-only also compares the schema objects again
+    second_mariadb.execute(f"CREATE INDEX extra_idx ON `{target}`.nopk (a)")
+    out = run_cli("migrate", str(tmp_path / "plan.yml"), "--state-dir", str(tmp_path / "state"), "--verify-only")
+    assert out.returncode == 1 and "schema: indexes nopk.extra_idx.1: only on target" in out.stdout, out.stdout
+    second_mariadb.execute(f"DROP INDEX extra_idx ON `{target}`.nopk")
+
     # One altered target row: verification FAILs naming the table and the chunk's key range.
     second_mariadb.execute(f"UPDATE `{target}`.parent SET note = 'tampered' WHERE id = 301")
     out = run_cli(
