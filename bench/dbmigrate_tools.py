@@ -2,11 +2,12 @@
 
 Same data, same two private servers, same run (the numbers behind the choice in docs/dbmigrate.md):
 
-- engine: `dirac-core db migrate` copy, end to end *including* its per-chunk verification;
+- engine: `dirac-core db migrate` copy, end to end *including* its per-chunk verification, with the
+  default md5 row hash and with `checksum: crc32`;
 - mydumper -t 2 | myloader -t 2 (Debian 12: mydumper 0.10, SQL INSERT files, no verification);
 - mariadb-dump --single-transaction --quick | mariadb (the usual operator pipe, no verification).
 
-    .venv/bin/python bench/dbmigrate_tools.py [--files 200000]
+    .venv/bin/python bench/dbmigrate_tools.py [--files 200000] [--repeat 3]
 
 Figures are printed, never asserted. 127.0.0.1:3306 is not touched.
 """
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,17 +61,10 @@ def build(server: MariaDBServer, files: int) -> int:
     )
 
 
-def timed(label: str, rows: int, fn: object) -> float:
-    start = time.monotonic()
-    fn()  # type: ignore[operator]
-    seconds = time.monotonic() - start
-    print(f"{label:<44} {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s", flush=True)
-    return seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions of each tool")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-dbmigrate-tools-", dir="/tmp"))
     src = MariaDBServer(base / "s", server_id=1, log_bin=True, extra_options=SERVER_OPTIONS).start()
@@ -77,15 +73,17 @@ def main() -> None:
         rows = build(src, args.files)
         print(f"{rows:,} rows in 4 tables; load average {Path('/proc/loadavg').read_text().split()[0]}")
 
-        def engine() -> None:
+        def engine(checksum: str) -> None:
             plan = parse_plan(
                 {
                     "instance": "bench",
                     "source": {"host": src.host, "port": src.port, "user": "root"},
                     "target": {"host": tgt.host, "port": tgt.port, "user": "root"},
-                    "databases": [{"name": "fc", "strategy": "copy", "target_name": "fc_engine"}],
+                    "databases": [{"name": "fc", "strategy": "copy", "target_name": "fc_copy"}],
+                    "checksum": checksum,
                 }
             )
+            shutil.rmtree(base / "state", ignore_errors=True)
             runner = Runner(plan, base / "state")
             try:
                 assert runner.run().passed
@@ -94,26 +92,42 @@ def main() -> None:
 
         def mydumper() -> None:
             out = base / "mydumper"
+            shutil.rmtree(out, ignore_errors=True)
             conn = ["-h", src.host, "-P", str(src.port), "-u", "root"]
             subprocess.run(["mydumper", *conn, "-B", "fc", "-t", "2", "-r", "50000", "-o", str(out)], check=True)
             tconn = ["-h", tgt.host, "-P", str(tgt.port), "-u", "root"]
-            subprocess.run(["myloader", *tconn, "-B", "fc_myloader", "-t", "2", "-d", str(out)], check=True)
+            subprocess.run(["myloader", *tconn, "-B", "fc_copy", "-t", "2", "-d", str(out)], check=True)
 
         def dump_pipe() -> None:
-            tgt.execute("CREATE DATABASE fc_dump")
+            tgt.execute("CREATE DATABASE fc_copy")
             dump = subprocess.Popen(
                 ["mariadb-dump", "-h", src.host, "-P", str(src.port), "-u", "root", "--single-transaction", "--quick",
                  "fc"],
                 stdout=subprocess.PIPE,
             )  # fmt: skip
             subprocess.run(
-                ["mariadb", "-h", tgt.host, "-P", str(tgt.port), "-u", "root", "fc_dump"], stdin=dump.stdout, check=True
+                ["mariadb", "-h", tgt.host, "-P", str(tgt.port), "-u", "root", "fc_copy"], stdin=dump.stdout, check=True
             )
             assert dump.wait() == 0
 
-        timed("engine copy incl. verification", rows, engine)
-        timed("mydumper -t 2 + myloader -t 2 (no verify)", rows, mydumper)
-        timed("mariadb-dump | mariadb (no verify)", rows, dump_pipe)
+        runs: list[tuple[str, Callable[[], None]]] = [
+            ("engine copy incl. verification (md5)", lambda: engine("md5")),
+            ("engine copy incl. verification (crc32)", lambda: engine("crc32")),
+            ("mydumper -t 2 + myloader -t 2 (no verify)", mydumper),
+            ("mariadb-dump | mariadb (no verify)", dump_pipe),
+        ]
+        # Interleaved repetitions: the machine is shared, single runs swing by 2x.
+        times: dict[str, list[float]] = {label: [] for label, _ in runs}
+        for rep in range(args.repeat):
+            for label, fn in runs if rep % 2 == 0 else runs[::-1]:
+                tgt.execute("DROP DATABASE IF EXISTS fc_copy")
+                start = time.monotonic()
+                fn()
+                times[label].append(time.monotonic() - start)
+        print(f"median of {args.repeat} interleaved runs (min .. max), rows/s from the median:")
+        for label, values in times.items():
+            med = statistics.median(values)
+            print(f"{label:<44} {med:7.2f} s ({min(values):.2f} .. {max(values):.2f})  {rows / med:>10,.0f} rows/s")
     finally:
         src.stop()
         tgt.stop()

@@ -134,8 +134,20 @@ def line_expr(columns: list[Column]) -> str:
     return "CONCAT_WS('\\t', " + ", ".join(_field(c) for c in columns) + ")"
 
 
+def crc_input(columns: list[Column]) -> str:
+    """Unambiguous without escaping: every value preceded by its length (-1 for NULL)."""
+    parts = (f"IFNULL(LENGTH({quote(c.name)}), -1), CAST({quote(c.name)} AS BINARY)" for c in columns)
+    return "CONCAT_WS('\\t', " + ", ".join(parts) + ")"
+
+
 def hash_expr(table: Table) -> str:
-    """SQL: first 64 bits of MD5 over every column (generated ones too) as an unsigned integer."""
+    """SQL: the row hash over every column (generated ones too) as an unsigned integer.
+
+    md5: the first 64 bits of MD5 of the escaped line. crc32: CRC32 of the length-prefixed values,
+    2-3x cheaper for the servers, 32 bits per row (pt-table-checksum's default).
+    """
+    if table.checksum == "crc32":
+        return f"CRC32({crc_input(table.columns)})"
     return f"CAST(CONV(LEFT(MD5({line_expr(table.columns)}), 16), 16, 10) AS UNSIGNED)"
 
 
@@ -144,7 +156,7 @@ def dump_sql(db: str, table: Table) -> str:
     line = line_expr(table.data_columns)
     digest = (
         f"CAST(CONV(LEFT(MD5({line}), 16), 16, 10) AS UNSIGNED)"
-        if len(table.data_columns) == len(table.columns)
+        if len(table.data_columns) == len(table.columns) and table.checksum == "md5"
         else hash_expr(table)
     )
     return f"SELECT {line}, {digest} FROM {quote(db)}.{quote(table.name)}"

@@ -49,6 +49,7 @@ class Table:
     key_numeric: bool = False  # leading key column is an integer/decimal type
     key_binary: bool = False  # leading key column compares bytewise (binary/varbinary/blob)
     rows_estimate: int = 0
+    checksum: str = "md5"  # row hash of the verification: crc32 (the plan's default) or md5
 
     @property
     def data_columns(self) -> list[Column]:

@@ -88,6 +88,7 @@ class Plan:
     cutover: CutoverSettings = field(default_factory=CutoverSettings)
     chunk_rows: int = 50_000
     workers: int = 2
+    checksum: str = "crc32"
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -102,7 +103,10 @@ class Plan:
 
 
 # ---------------------------------------------------------------------------------------------- parsing
-_TOP_KEYS = {"instance", "source", "target", "setup_rename", "databases", "cutover", "chunk_rows", "workers"}
+_TOP_KEYS = {
+    "instance", "source", "target", "setup_rename", "databases", "cutover", "chunk_rows", "workers", "checksum",
+}  # fmt: skip
+CHECKSUMS = ("md5", "crc32")
 _ENDPOINT_KEYS = {"host", "port", "user", "password_file", "socket"}
 _DB_KEYS = {"name", "strategy", "target_name", "upgrade", "keep_ids_above_source", "source_name", "from", "chunk_rows"}
 
@@ -151,9 +155,16 @@ def parse_plan(data: Any, base_dir: Path | None = None, path: Path | None = None
         cutover=_cutover(data.get("cutover")),
         chunk_rows=_positive_int(data, "chunk_rows", "plan", 50_000),
         workers=_positive_int(data, "workers", "plan", 2),
+        checksum=_checksum(data.get("checksum", "crc32")),
         path=path,
         raw=data,
     )
+
+
+def _checksum(value: Any) -> str:
+    if value not in CHECKSUMS:
+        raise PlanError(f"plan.checksum: unknown checksum {value!r}: use one of {', '.join(CHECKSUMS)}")
+    return str(value)
 
 
 def _no_unknown(data: dict[str, Any], allowed: set[str], where: str) -> None:

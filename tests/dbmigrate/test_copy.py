@@ -33,10 +33,11 @@ def target_checksums(server: MariaDBServer, db: str) -> dict[str, tuple[int, int
         conn.close()
 
 
+@pytest.mark.parametrize("checksum", ["md5", "crc32"])
 def test_copy_all_pass_and_independent_check_agrees(
-    tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
+    checksum: str, tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
 ) -> None:
-    target = f"{source_db}_copy"
+    target = f"{source_db}_copy_{checksum}"
     plan = load_plan(
         write_plan(
             tmp_path / "plan.yml",
@@ -44,6 +45,7 @@ def test_copy_all_pass_and_independent_check_agrees(
             target_of(second_mariadb),
             [{"name": source_db, "strategy": "copy", "target_name": target}],
             chunk_rows=70,
+            checksum=checksum,
         )
     )
     runner = Runner(plan, tmp_path / "state")
@@ -84,6 +86,12 @@ def test_copy_all_pass_and_independent_check_agrees(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS" in done.stdout
     assert target_checksums(second_mariadb, target) == before
+
+    # --verify-only also compares the schema objects again
+    second_mariadb.execute(f"CREATE INDEX extra_idx ON `{target}`.nopk (a)")
+    out = run_cli("migrate", str(tmp_path / "plan.yml"), "--state-dir", str(tmp_path / "state"), "--verify-only")
+    assert out.returncode == 1 and "schema: indexes nopk.extra_idx.1: only on target" in out.stdout, out.stdout
+    second_mariadb.execute(f"DROP INDEX extra_idx ON `{target}`.nopk")
 
     # One altered target row: verification FAILs naming the table and the chunk's key range.
     second_mariadb.execute(f"UPDATE `{target}`.parent SET note = 'tampered' WHERE id = 301")
