@@ -103,6 +103,14 @@ def dirac_instance_cfg(ctx: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def dirac_placement_map(entries: list[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Placement entries [{instance, component, host, master}] -> {host: [components]}, in order."""
+    placement: dict[str, list[str]] = {}
+    for entry in entries:
+        placement.setdefault(str(entry["host"]), []).append(str(entry["component"]))
+    return placement
+
+
 def dirac_fqdns(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """{inventory host: its dirac_fqdn, else the inventory name}."""
     return {host: str(hostvars[host].get("dirac_fqdn") or host) for host in hosts}
@@ -155,12 +163,39 @@ def dirac_host_systems_cfg(ctx: Mapping[str, Any]) -> dict[str, Any]:
     return systems
 
 
+def dirac_cfg_parse(text: str) -> dict[str, Any]:
+    """CFG text -> nested dict (values stay strings), parsed by DIRAC's own diraccfg on the controller."""
+    from diraccfg import CFG
+
+    return CFG().loadFromBuffer(text).getAsDict()  # type: ignore[no-any-return]
+
+
+def dirac_cfg_pick(data: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Only the given /-separated paths of a nested dict (missing ones are skipped)."""
+    picked: dict[str, Any] = {}
+    for path in paths:
+        parts = [part for part in path.strip("/").split("/") if part]
+        node: Any = data
+        for part in parts:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is None or not parts:
+            continue
+        target = picked
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = node
+    return picked
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "to_dirac_cfg": to_dirac_cfg,
             "dirac_instance_cfg": dirac_instance_cfg,
             "dirac_fqdns": dirac_fqdns,
+            "dirac_placement_map": dirac_placement_map,
+            "dirac_cfg_parse": dirac_cfg_parse,
+            "dirac_cfg_pick": dirac_cfg_pick,
             "dirac_dn": dirac_dn,
             "dirac_host_dns": dirac_host_dns,
             "dirac_component_databases": dirac_component_databases,
