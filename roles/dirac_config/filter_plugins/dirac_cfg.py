@@ -39,6 +39,10 @@ def to_dirac_cfg(data: Mapping[str, Any]) -> str:
     return "\n".join(_lines(data, 0)) + "\n"
 
 
+def _systems(components: Mapping[str, Any], ctx: Mapping[str, Any]) -> set[str]:
+    return {name.partition("/")[0] for name in components} | set(ctx.get("shared_systems", []))
+
+
 def dirac_instance_cfg(ctx: Mapping[str, Any]) -> dict[str, Any]:
     """The generated part of an instance layer, from the placement.
 
@@ -85,8 +89,8 @@ def dirac_instance_cfg(ctx: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "DIRAC": {
             "Setup": ctx["setup"],
-            # Every System of the catalogue: the shared layer configures all of them.
-            "Setups": {ctx["setup"]: {system: inst for system in sorted({n.partition("/")[0] for n in components})}},
+            # Every System of the catalogue and of the shared layer: each needs an instance in the Setup.
+            "Setups": {ctx["setup"]: {system: inst for system in sorted(_systems(components, ctx))}},
             "Configuration": {
                 "Name": ctx["setup"],
                 "Servers": cs_servers,
