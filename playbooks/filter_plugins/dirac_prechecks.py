@@ -8,7 +8,6 @@ from collections import Counter
 from typing import Any
 
 _SS_PORT = re.compile(r":(\d+)$")
-_SS_PROCESS = re.compile(r'\(\("([^"]+)"')
 
 
 def dirac_prechecks_dupes(items: list[str]) -> list[str]:
@@ -22,26 +21,25 @@ def dirac_prechecks_python_version(python: str) -> str:
     return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def dirac_prechecks_busy_ports(ss_lines: list[str], ports: list[int], ours: list[str]) -> list[int]:
-    """Ports among `ports` listened on by a program not in `ours` (from `ss -Hltnp` lines)."""
-    busy: set[int] = set()
-    for line in ss_lines:
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        match = _SS_PORT.search(fields[3])
-        if not match or int(match.group(1)) not in {int(p) for p in ports}:
-            continue
-        program = _SS_PROCESS.search(line)
-        if program is None or program.group(1) not in ours:
-            busy.add(int(match.group(1)))
-    return sorted(busy)
+def dirac_prechecks_listening(ss_lines: list[str], ports: list[int]) -> list[int]:
+    """Ports among `ports` something listens on, from `ss -Hltn` lines."""
+    wanted = {int(port) for port in ports}
+    found = {
+        int(m.group(1)) for line in ss_lines if len(line.split()) > 3 for m in [_SS_PORT.search(line.split()[3])] if m
+    }
+    return sorted(found & wanted)
+
+
+def dirac_prechecks_not_running(components: list[str], instance: str, units: list[str]) -> list[str]:
+    """Components whose unit (dirac-<instance>-<System>_<Service>.service) is not among `units`."""
+    return [c for c in components if f"dirac-{instance}-{c.replace('/', '_')}.service" not in units]
 
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "dirac_prechecks_not_running": dirac_prechecks_not_running,
             "dirac_prechecks_dupes": dirac_prechecks_dupes,
             "dirac_prechecks_python_version": dirac_prechecks_python_version,
-            "dirac_prechecks_busy_ports": dirac_prechecks_busy_ports,
+            "dirac_prechecks_listening": dirac_prechecks_listening,
         }
