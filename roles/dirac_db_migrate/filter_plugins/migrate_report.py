@@ -1,4 +1,5 @@
-"""Jinja2 filter `dirac_report_failures`: the tables (and chunks) an engine report says did not verify.
+"""Jinja2 filters over engine reports: `dirac_report_failures` (tables/chunks that did not verify) and
+`dirac_report_freeze` (the freeze window in seconds).
 
 The report of `dirac-core db migrate` nests databases, tables and chunks; every level carries a
 status. This walks whatever nesting it finds so the role does not break when the report grows.
@@ -42,6 +43,24 @@ def dirac_report_failures(report: Any) -> list[str]:
     return sorted(set(out))
 
 
+def dirac_report_freeze(report: Any) -> float | None:
+    """The write-freeze window in seconds the report states (first numeric `freeze*seconds` key)."""
+    if isinstance(report, dict):
+        for key, value in report.items():
+            if "freeze" in key and "second" in key and isinstance(value, int | float):
+                return float(value)
+        for value in report.values():
+            found = dirac_report_freeze(value)
+            if found is not None:
+                return found
+    elif isinstance(report, list):
+        for item in report:
+            found = dirac_report_freeze(item)
+            if found is not None:
+                return found
+    return None
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"dirac_report_failures": dirac_report_failures}
+        return {"dirac_report_failures": dirac_report_failures, "dirac_report_freeze": dirac_report_freeze}
