@@ -16,6 +16,9 @@ def _register() -> None:
     from dirac_kit.runbook.cli import runbook
 
     cli.add_command(runbook)
+    from dirac_kit.migration.cli import share_config
+
+    cli.add_command(share_config)
 
 
 def main() -> None:
