@@ -7,6 +7,7 @@ is done when its marker var/markers/<inventory>/<stage>/<step>.done exists on th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,6 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         super().__init__()
         self.steps: list[tuple[str, str]] = []
         self.playbook_dir: Path | None = None
-        self.current: tuple[str, str] | None = None
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
         self.playbook_dir = Path(playbook._basedir)
@@ -45,9 +45,6 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
             found = self._step_of(play)
             if found and found not in self.steps:
                 self.steps.append(found)
-
-    def v2_playbook_on_play_start(self, play: Any) -> None:
-        self.current = self._step_of(play) or self.current
 
     @staticmethod
     def _step_of(play: Any) -> tuple[str, str] | None:
@@ -61,9 +58,11 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
             return
         sources = context.CLIARGS.get("inventory") or ()
         name = inventory_name(str(sources[0])) if sources else "default"
-        markers = self.playbook_dir.parent / "var" / "markers" / name
+        root = os.environ.get("DIRAC_MIGRATION_MARKER_ROOT") or str(self.playbook_dir.parent / "var" / "markers")
+        markers = Path(root) / name
         remaining = [step for stage, step in self.steps if not (markers / stage / f"{step}.done").is_file()]
-        where = f" in step {self.current[1]}" if self.current else ""
+        # The first unfinished step is where to resume (later plays may have refused to start).
+        where = f" at step {remaining[0]}" if remaining else ""
         stage = self.steps[0][0]
         self._display.display(f"\n******** {stage} stopped{where} ********", color="bright red")
         self._display.display(f"remaining steps: {', '.join(remaining) or 'none'}", color="bright red")
