@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 _FAILED = {"FAIL", "FAILED", "ERROR"}
-_NAME_KEYS = ("database", "db", "table", "name", "chunk", "range", "key_range")
+_NAME_KEYS = ("database", "db", "table", "name", "chunk", "index", "range", "key_range")
 
 
 def _label(node: dict[str, Any], trail: tuple[str, ...]) -> tuple[str, ...]:
@@ -21,7 +21,9 @@ def _label(node: dict[str, Any], trail: tuple[str, ...]) -> tuple[str, ...]:
 def _walk(node: Any, trail: tuple[str, ...], out: list[str]) -> None:
     if isinstance(node, dict):
         here = _label(node, trail)
-        status = str(node.get("status", node.get("result", ""))).upper()
+        status = str(node.get("verdict", node.get("status", node.get("result", "")))).upper()
+        if node.get("error"):
+            status = "ERROR"
         children = [v for v in node.values() if isinstance(v, dict | list)]
         before = len(out)
         for child in children:
@@ -38,7 +40,7 @@ def dirac_report_failures(report: Any) -> list[str]:
     out: list[str] = []
     if isinstance(report, dict):
         for key, value in report.items():
-            if isinstance(value, dict | list) and key not in {"summary", "totals"}:
+            if isinstance(value, dict | list) and key not in {"summary", "totals", "failures"}:
                 _walk(value, (), out)
     return sorted(set(out))
 
