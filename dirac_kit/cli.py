@@ -8,7 +8,8 @@ from dirac_core.cli.common import run_cli
 
 
 @click.group()
-def cli() -> None:
+@click.option("-i", "--inventory", envvar="DIRAC_KIT_INVENTORY", default=None, help="Ansible inventory for the actions")
+def cli(inventory: str | None) -> None:
     """Deploy and migrate DIRAC instances; run the local lab."""
 
 
@@ -19,6 +20,12 @@ def _register() -> None:
     from dirac_kit.migration.cli import share_config
 
     cli.add_command(share_config)
+    from dirac_kit.lab.cli import lab_group
+
+    cli.add_command(lab_group)
+    from dirac_kit.operator_cli import register
+
+    register(cli)
 
 
 def main() -> None:

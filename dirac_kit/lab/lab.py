@@ -1,0 +1,87 @@
+"""`lab up|down|status|reset`: the steps, in order, on top of the engine/image/network/hosts modules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from dirac_kit.lab import engine as engines
+from dirac_kit.lab.hosts import HostState, lab_containers, remove_hosts, start_host, state_of, wait_ssh
+from dirac_kit.lab.image import ensure_image
+from dirac_kit.lab.inventory import SITES, host_groups, site_hosts
+from dirac_kit.lab.network import ensure_network, remove_network
+from dirac_kit.lab.overlay import remove_overlay, write_overlay
+from dirac_kit.lab.paths import LabPaths
+from dirac_kit.lab.sshkey import ensure_key
+
+Log = Callable[[str], None]
+
+
+def _site_of(groups: set[str]) -> str:
+    return next((site for site, group in SITES.items() if group in groups), "-")
+
+
+def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) -> dict[str, str]:
+    """Start the hosts of ``site``; return ``{host: ip}`` of every running lab host."""
+    started = time.monotonic()
+    names = site_hosts(inventory, site)
+    groups = host_groups(inventory)
+    engine = engines.connect(paths)
+    image = ensure_image(engine, paths, log)
+    public_key = ensure_key(paths.ssh_key)
+    ensure_network(engine, paths)
+    log(f"lab: starting {len(names)} hosts from {image}")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [
+            pool.submit(start_host, engine, paths, image, name, _site_of(groups[name]), public_key) for name in names
+        ]
+        for future in futures:
+            future.result()
+    ips = running_ips(paths)
+    write_overlay(paths, ips)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for waited in [pool.submit(wait_ssh, paths, name) for name in names]:
+            waited.result()
+    log(f"lab: {len(names)} hosts up and reachable by SSH in {time.monotonic() - started:.0f} s")
+    return ips
+
+
+def running_ips(paths: LabPaths) -> dict[str, str]:
+    engine = engines.connect(paths, start=False)
+    ips = {}
+    for container in lab_containers(engine, paths):
+        container.reload()
+        state = state_of(container, paths)
+        if state.status == "running" and state.ip:
+            ips[state.name] = state.ip
+    return ips
+
+
+def status(paths: LabPaths) -> list[HostState]:
+    try:
+        engine = engines.connect(paths, start=False)
+    except engines.EngineError:
+        return []
+    return sorted((state_of(c, paths) for c in lab_containers(engine, paths)), key=lambda s: s.name)
+
+
+def down(paths: LabPaths, log: Log = print) -> None:
+    """Remove lab containers and network, stop the podman service the lab started. Keeps the image."""
+    try:
+        engine = engines.connect(paths, start=False)
+    except engines.EngineError:
+        engine = None
+    if engine is not None:
+        removed = remove_hosts(engine, paths)
+        if removed:
+            log(f"lab: removed {len(removed)} containers: {' '.join(sorted(removed))}")
+        if remove_network(engine, paths):
+            log(f"lab: removed network {paths.network}")
+        # Another lab (tests run their own beside the default one) may still use the service.
+        others = engine.client.containers.list(all=True, filters={"label": "dirac.lab"})
+        if not others and engines.stop_service(paths):
+            log("lab: stopped the podman API service")
+    remove_overlay(paths)
+    log(f"lab: {paths.name} down")

@@ -1,0 +1,94 @@
+"""Map a `dirac-kit -i INVENTORY <action>` call to one ansible-playbook command (kolla-ansible style).
+
+Kept free of click and subprocess so the mapping is unit-tested as data.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dirac_core.errors import BadRequest, Forbidden
+
+# action -> (playbook, destructive). Destructive actions stop services or move data: they need the
+# confirmation flag, except in --check mode (a dry run changes nothing).
+ACTIONS: dict[str, tuple[str, bool]] = {
+    "deploy": ("site.yml", False),
+    "prechecks": ("prechecks.yml", False),
+    "verify": ("verify.yml", False),
+    "start": ("start.yml", False),
+    "stop": ("stop.yml", True),
+    "migrate-stage1": ("migrate-stage1.yml", True),
+    "migrate-stage2": ("migrate-stage2.yml", True),
+    "rollback": ("rollback.yml", True),
+}
+CONFIRM_FLAG = "--yes-i-really-mean-it"
+# A lab inventory carries its own (not secret) vault password file; production ones never do.
+LAB_VAULT_FILE = "vault-password.lab"
+
+
+@dataclass
+class PlaybookRun:
+    """What the operator asked for; field names follow ansible-playbook's options."""
+
+    action: str
+    inventory: Path
+    check: bool = False
+    diff: bool = False
+    limit: str | None = None
+    tags: str | None = None
+    skip_tags: str | None = None
+    vault_ids: list[str] = field(default_factory=list)
+    vault_password_file: str | None = None
+    extra_vars: list[str] = field(default_factory=list)
+    verbosity: int = 0
+    confirmed: bool = False
+
+
+def _ansible_playbook() -> str:
+    # The venv running dirac-kit has ansible; fall back to PATH for other installs.
+    candidate = Path(sys.executable).parent / "ansible-playbook"
+    return str(candidate) if candidate.exists() else "ansible-playbook"
+
+
+def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of ansible-playbook for ``run``; ``root`` is the kit checkout."""
+    if run.action not in ACTIONS:
+        raise BadRequest(f"unknown action {run.action!r}: use one of {', '.join(ACTIONS)}")
+    playbook_name, destructive = ACTIONS[run.action]
+    if destructive and not run.confirmed and not run.check:
+        raise Forbidden(
+            f"{run.action} is destructive (it stops services or moves data): add {CONFIRM_FLAG}, "
+            "or run it with --check first"
+        )
+    if not run.inventory.exists():
+        raise BadRequest(f"inventory {run.inventory} not found: pass -i inventories/<site> (lab, cc-in2p3, cyfronet)")
+    playbook = root / "playbooks" / playbook_name
+    if not playbook.exists():
+        raise BadRequest(f"{playbook} not found: this checkout has no playbook for {run.action!r}")
+    argv = [_ansible_playbook(), "-i", str(run.inventory)]
+    argv += ["--check"] * run.check + ["--diff"] * run.diff
+    for option, value in (("--limit", run.limit), ("--tags", run.tags), ("--skip-tags", run.skip_tags)):
+        if value:
+            argv += [option, value]
+    vault_ids = list(run.vault_ids)
+    lab_vault = (run.inventory if run.inventory.is_dir() else run.inventory.parent) / LAB_VAULT_FILE
+    if not vault_ids and not run.vault_password_file and lab_vault.exists():
+        vault_ids = [f"lab@{lab_vault}"]
+    for vault_id in vault_ids:
+        argv += ["--vault-id", vault_id]
+    if run.vault_password_file:
+        argv += ["--vault-password-file", run.vault_password_file]
+    for extra in run.extra_vars:
+        argv += ["--extra-vars", extra]
+    if run.verbosity:
+        argv.append("-" + "v" * min(run.verbosity, 6))
+    argv.append(str(playbook))
+    env = dict(os.environ)
+    config = root / "ansible.cfg"
+    if config.exists():
+        # Settings hold from any working directory (kolla-ansible does the same).
+        env["ANSIBLE_CONFIG"] = str(config)
+    return argv, env
