@@ -42,15 +42,20 @@ import sys
 instance, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     top = "/eiscat.se/run" if instance == "egi" and i % 10 == 0 else f"/{instance}/data"
-    print(f"{top}/d{i // 500:03d}/f{i:06d}.dat size={1000 + i} se=CYF-DISK checksum={i:08x}")
+    lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
+    print(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
 PY
   on "$host" "cat > /tmp/files.txt" < "var/demo-files-$instance.txt"
   on "$host" "$DIRAC fc add --from-file /tmp/files.txt"
   on "$host" "$DIRAC fc meta add-field run int || true"
   on "$host" "$DIRAC fc meta set /$instance/data/d000/f000000.dat run=42"
-  on "$host" "$DIRAC jobs submit --bulk $JOBS --ids-file /tmp/jobids.txt -- /bin/true"
+  for i in 1 2 3 4 5; do  # second replicas on a few files
+    on "$host" "$DIRAC fc add-replica /$instance/data/d000/f00000$i.dat CYF-TAPE --pfn srm://cyf-tape/$instance/$i"
+  done
+  on "$host" "printf '[\n  Executable = \"/bin/true\";\n  JobName = \"demo\";\n]\n' | sudo -u dirac tee /tmp/true.jdl >/dev/null"
+  on "$host" "$DIRAC jobs submit --bulk $JOBS --ids-file /tmp/jobids.txt /tmp/true.jdl"
   on "$host" "$DIRAC_CORE pilot --site ${instance^^}.CYF.pl --max-jobs $JOBS"
-  on "$host" "$DIRAC jobs wait --timeout 1800 --from-file /tmp/jobids.txt"
+  on "$host" "$DIRAC jobs wait --timeout 1800 \$(cat /tmp/jobids.txt)"
 done
 
 say "4/6 stage 1: runbook rendered from the real inventory, then run step by step (markers, resumable)"

@@ -149,16 +149,20 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
         lines = []
         for i in range(N_FILES):
             top = "/eiscat.se/run" if instance == "egi" and i % EISCAT_SHARE == 0 else f"/{instance}/data"
-            lines.append(f"{top}/d{i // 500:03d}/f{i:06d}.dat size={1000 + i} se=CYF-DISK checksum={i:08x}")
+            lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
+            lines.append(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
         on(host, "cat > /tmp/files.txt <<'EOF'\n" + "\n".join(lines) + "\nEOF")
         on(host, f"{DIRAC} fc add --from-file /tmp/files.txt")
         on(host, f"{DIRAC} fc meta add-field run int || true")
         on(host, f"{DIRAC} fc meta set /{instance}/data/d000/f000000.dat run=42")
         if instance == "egi":
             on(host, f"{DIRAC} fc meta set /eiscat.se/run/d000/f000000.dat run=7")
-        on(host, f"{DIRAC} jobs submit --bulk {N_JOBS} --ids-file /tmp/jobids.txt -- /bin/true")
+        for i in range(1, 6):  # second replicas on a few files
+            on(host, f"{DIRAC} fc add-replica /{instance}/data/d000/f00000{i}.dat CYF-TAPE --pfn srm://cyf-tape/{i}")
+        on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
+        on(host, f"{DIRAC} jobs submit --bulk {N_JOBS} --ids-file /tmp/jobids.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.CYF.pl --max-jobs {N_JOBS}")
-        on(host, f"{DIRAC} jobs wait --timeout 1800 --from-file /tmp/jobids.txt")
+        on(host, f"{DIRAC} jobs wait --timeout 1800 $(cat /tmp/jobids.txt)")
         prefix = f"{instance}_"
         facts[instance] = {
             "max_job_id": int(sql(OLD_DB, f"SELECT MAX(JobID) FROM {prefix}JobDB.Jobs")[0][0]),
@@ -200,9 +204,10 @@ def test_stage1_stage2_and_checks(loaded_old_site: dict[str, dict[str, object]])
     _check_new_site(before, loaded_old_site)
     for instance in INSTANCES:  # a job per instance runs to Done and shows up in accounting
         host = NEW_HOST[instance]
-        on(host, f"{DIRAC} jobs submit --ids-file /tmp/after.txt -- /bin/true")
+        on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
+        on(host, f"{DIRAC} jobs submit --ids-file /tmp/after.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.IN2P3.fr --max-jobs 1")
-        on(host, f"{DIRAC} jobs wait --timeout 600 --from-file /tmp/after.txt")
+        on(host, f"{DIRAC} jobs wait --timeout 600 $(cat /tmp/after.txt)")
         report = on(host, f"{DIRAC} accounting report WMSHistory --group-by site --format csv")
         assert f"{instance.upper()}.IN2P3.fr" in report
     print(f"\nstage 1 wall time (resumed after 3 kills, last run): {stage1_seconds:.0f} s")
