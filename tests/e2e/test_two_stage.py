@@ -68,6 +68,9 @@ def _env() -> dict[str, str]:
         "DIRAC_LAB_NAME": LAB_NAME,
         "DIRAC_LAB_SSH_CONFIG": str(paths_root / "ssh_config"),
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        # Ansible names its SSH master sockets after the inventory host name: without a directory of
+        # its own, this lab's runs would reuse live connections to the default lab's hosts.
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
         "DIRAC_MIGRATION_MARKER_ROOT": str(REPO / "var" / "e2e" / "markers"),
         "DIRAC_MIGRATION_REPORT_ROOT": str(REPO / "var" / "e2e" / "reports"),
     }
