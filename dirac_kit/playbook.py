@@ -26,7 +26,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
 }
 CONFIRM_FLAG = "--yes-i-really-mean-it"
 # A lab inventory carries its own (not secret) vault password file; production ones never do.
-LAB_VAULT_FILE = "vault-password.lab"
+LAB_VAULT_FILE = "vault-password.lab.txt"  # .txt: Ansible does not read it as inventory
 
 
 @dataclass

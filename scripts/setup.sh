@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential pkg-config libmariadb-dev mariadb-client mariadb-server
   podman runc debootstrap uidmap slirp4netns fuse-overlayfs iproute2
+  golang-github-containernetworking-plugin-dnsname
   openssh-client mydumper percona-toolkit zstd
 )
 

@@ -21,6 +21,9 @@ def _register() -> None:
 
     cli.add_command(db)
     cli.add_command(config)
+    from dirac_core.pilot.cli import pilot_command
+
+    cli.add_command(pilot_command)
     from dirac_core.server.cli import runtime_commands
 
     for command in runtime_commands():

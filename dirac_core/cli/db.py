@@ -18,3 +18,21 @@ def _register_schema_commands() -> None:
 
 
 _register_schema_commands()
+
+
+def _register_migrate_command() -> None:
+    from dirac_core.cli.db_migrate import migrate_command
+
+    db.add_command(migrate_command)
+
+
+_register_migrate_command()
+
+
+def _register_cutover_command() -> None:
+    from dirac_core.cli.db_cutover import cutover_command
+
+    db.add_command(cutover_command)
+
+
+_register_cutover_command()

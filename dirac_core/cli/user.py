@@ -15,10 +15,14 @@ def cli() -> None:
 
 
 def _register() -> None:
+    # Imported here, not at module level, so `dirac --help` stays fast.
+    from dirac_core.cli.accounting import accounting_group
+    from dirac_core.cli.fc import fc as fc_group
+    from dirac_core.cli.jobs import jobs
     from dirac_core.cli.login import login_command, whoami_command
 
-    cli.add_command(login_command)
-    cli.add_command(whoami_command)
+    for command in (login_command, whoami_command, jobs, fc_group, accounting_group):
+        cli.add_command(command)
 
 
 def main() -> None:

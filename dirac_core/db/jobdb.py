@@ -248,10 +248,7 @@ class JobDB(BaseDB):
                 [{"JDL": "", "JobRequirements": job.requirements, "OriginalJDL": job.original_jdl} for job in jobs],
             )
             job_ids = [int(row[0]) for row in result]
-            conn.execute(
-                update(JobJDLs).where(JobJDLs.c.JobID == bindparam("b_id")).values(JDL=bindparam("b_jdl")),
-                [{"b_id": job_id, "b_jdl": job.render_jdl(job_id)} for job_id, job in zip(job_ids, jobs, strict=True)],
-            )
+            self._set_final_jdls(conn, job_ids, jobs)
             conn.execute(
                 insert(Jobs),
                 [
@@ -272,6 +269,23 @@ class JobDB(BaseDB):
             if input_rows:
                 conn.execute(insert(InputData), input_rows)
         return job_ids
+
+    def _set_final_jdls(self, conn: Connection, job_ids: Sequence[int], jobs: Sequence[NewJob]) -> None:
+        """Write each job's final JDL (it names the JobID, known only after the insert)."""
+        if self.is_mysql:
+            # One multi-row INSERT ... ON DUPLICATE KEY UPDATE instead of one UPDATE round trip per job.
+            # The rows exist (inserted above, same transaction): only JDL is written, so the other
+            # NOT NULL columns get '' rather than their texts sent (and escaped) a second time.
+            rows = [
+                {"JobID": job_id, "JDL": job.render_jdl(job_id), "JobRequirements": "", "OriginalJDL": ""}
+                for job_id, job in zip(job_ids, jobs, strict=True)
+            ]
+            upsert_many(conn, JobJDLs, rows, ["JDL"])
+            return
+        conn.execute(  # SQLite runs in-process: executemany costs no round trips
+            update(JobJDLs).where(JobJDLs.c.JobID == bindparam("b_id")).values(JDL=bindparam("b_jdl")),
+            [{"b_id": job_id, "b_jdl": job.render_jdl(job_id)} for job_id, job in zip(job_ids, jobs, strict=True)],
+        )
 
     # ---------------------------------------------------------------- reads
     def get_attributes(
@@ -363,42 +377,44 @@ class JobDB(BaseDB):
 
     # ---------------------------------------------------------------- status
     def apply_status_changes(self, changes: Sequence[StatusChange], conn: Connection | None = None) -> None:
-        """Apply compare-and-set status changes in one executemany; Conflict (nothing applied) if any job moved."""
+        """Apply compare-and-set status changes; Conflict (nothing applied) if any job moved meanwhile.
+
+        Changes that differ only by JobID (a bulk submission, a kill of many jobs) are one
+        ``UPDATE ... WHERE JobID IN (...) AND Status = <expected>`` per 1000 jobs, not one round trip per job.
+        """
         if not changes:
             return
         now = utcnow()
-        stmt = (
-            update(Jobs)
-            .where(and_(Jobs.c.JobID == bindparam("b_id"), Jobs.c.Status == bindparam("b_expected")))
-            .values(
-                Status=bindparam("b_status"),
-                MinorStatus=bindparam("b_minor"),
-                ApplicationStatus=func.coalesce(bindparam("b_app", type_=String), Jobs.c.ApplicationStatus),
-                Site=func.coalesce(bindparam("b_site", type_=String), Jobs.c.Site),
-                StartExecTime=func.coalesce(bindparam("b_start", type_=datetime_col()), Jobs.c.StartExecTime),
-                EndExecTime=func.coalesce(bindparam("b_end", type_=datetime_col()), Jobs.c.EndExecTime),
-                LastUpdateTime=now,
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for change in changes:
+            key = (
+                change.expected,
+                change.status,
+                change.minor_status[:128],
+                None if change.application_status is None else change.application_status[:255],
+                change.site,
+                change.start_exec,
+                change.end_exec,
             )
-        )
-        params = [
-            {
-                "b_id": change.job_id,
-                "b_expected": change.expected,
-                "b_status": change.status,
-                "b_minor": change.minor_status[:128],
-                "b_app": None if change.application_status is None else change.application_status[:255],
-                "b_site": change.site,
-                "b_start": now if change.start_exec else None,
-                "b_end": now if change.end_exec else None,
-            }
-            for change in changes
-        ]
+            groups.setdefault(key, []).append(change.job_id)
 
         def run(connection: Connection) -> None:
-            updated = connection.execute(stmt, params).rowcount
-            if updated != len(params):
+            updated = 0
+            for (expected, status, minor, app, site, start, end), job_ids in groups.items():
+                values: dict[str, Any] = {"Status": status, "MinorStatus": minor, "LastUpdateTime": now}
+                for column, value in (("ApplicationStatus", app), ("Site", site)):
+                    if value is not None:
+                        values[column] = value
+                if start:
+                    values["StartExecTime"] = now
+                if end:
+                    values["EndExecTime"] = now
+                for chunk in _chunks(job_ids):
+                    stmt = update(Jobs).where(Jobs.c.JobID.in_(chunk), Jobs.c.Status == expected).values(values)
+                    updated += connection.execute(stmt).rowcount
+            if updated != len(changes):
                 raise Conflict(
-                    f"{len(params) - updated} of {len(params)} job(s) changed status meanwhile: "
+                    f"{len(changes) - updated} of {len(changes)} job(s) changed status meanwhile: "
                     "nothing was applied, read the status again and retry"
                 )
 

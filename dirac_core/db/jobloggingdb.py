@@ -65,8 +65,11 @@ class LoggingRecord:
 class JobLoggingDB(BaseDB):
     metadata = metadata
 
-    def add_records(self, records: Sequence[LoggingRecord], attempts: int = 5) -> None:
-        """Append records (one bulk insert); SeqNum continues each job's sequence."""
+    def add_records(self, records: Sequence[LoggingRecord], attempts: int = 5, new_jobs: bool = False) -> None:
+        """Append records (one bulk insert); SeqNum continues each job's sequence.
+
+        `new_jobs`: the jobs were just created and have no records yet (skips reading the last SeqNum).
+        """
         if not records:
             return
         now = datetime.now(UTC)
@@ -74,13 +77,15 @@ class JobLoggingDB(BaseDB):
             try:
                 with self.engine.begin() as conn:
                     job_ids = sorted({record.job_id for record in records})
-                    last = dict(
-                        conn.execute(
-                            select(LoggingInfo.c.JobID, func.max(LoggingInfo.c.SeqNum))
-                            .where(LoggingInfo.c.JobID.in_(job_ids))
-                            .group_by(LoggingInfo.c.JobID)
-                        ).all()
-                    )
+                    last: dict[int, int] = {}
+                    for chunk in [] if new_jobs else _chunks(job_ids):
+                        last.update(
+                            conn.execute(
+                                select(LoggingInfo.c.JobID, func.max(LoggingInfo.c.SeqNum))
+                                .where(LoggingInfo.c.JobID.in_(chunk))
+                                .group_by(LoggingInfo.c.JobID)
+                            ).all()
+                        )
                     rows = []
                     for record in records:
                         seq = int(last.get(record.job_id) or 0) + 1
@@ -144,3 +149,7 @@ class JobLoggingDB(BaseDB):
 
 
 __all__ = ["IDEM", "JobLoggingDB", "LoggingInfo", "LoggingRecord", "metadata", "utcnow"]
+
+
+def _chunks(values: Sequence[int], size: int = 1000) -> list[list[int]]:
+    return [list(values[start : start + size]) for start in range(0, len(values), size)]

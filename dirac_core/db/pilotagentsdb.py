@@ -13,7 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
+    case,
     insert,
     select,
     update,
@@ -99,12 +99,13 @@ class PilotAgentsDB(BaseDB):
             conn.execute(
                 update(PilotAgents)
                 .where(PilotAgents.c.PilotID == pilot_id)
-                .values(CurrentJobID=job_id, TaskQueueID=tq_id, LastUpdateTime=now, Status="Running")
-            )
-            conn.execute(
-                update(PilotAgents)
-                .where(and_(PilotAgents.c.PilotID == pilot_id, PilotAgents.c.InitialJobID == 0))
-                .values(InitialJobID=job_id)
+                .values(
+                    CurrentJobID=job_id,
+                    InitialJobID=case((PilotAgents.c.InitialJobID == 0, job_id), else_=PilotAgents.c.InitialJobID),
+                    TaskQueueID=tq_id,
+                    LastUpdateTime=now,
+                    Status="Running",
+                )
             )
             conn.execute(insert(JobToPilotMapping).values(PilotID=pilot_id, JobID=job_id, StartTime=now))
         return int(pilot_id)

@@ -62,6 +62,8 @@ def all_databases() -> dict[str, DatabaseSpec]:
         DatabaseSpec("TaskQueueDB", "WorkloadManagement", "dirac_core.db.taskqueuedb"),
         DatabaseSpec("SandboxMetadataDB", "WorkloadManagement", "dirac_core.db.sandboxmetadatadb"),
         DatabaseSpec("PilotAgentsDB", "WorkloadManagement", "dirac_core.db.pilotagentsdb"),
+        DatabaseSpec("AccountingDB", "Accounting", "dirac_core.db.accountingdb"),
+        DatabaseSpec("FileCatalogDB", "DataManagement", "dirac_core.db.filecatalogdb"),
     ]
     return {spec.name: spec for spec in specs}
 

@@ -6,6 +6,7 @@ when the WMS asked to kill the job, so a kill reaches the payload within one hea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shlex
@@ -29,6 +30,7 @@ class Payload:
     wall_seconds: int  # 0 = no limit
     stdout_name: str = "std.out"
     stderr_name: str = "std.err"
+    environment: tuple[tuple[str, str], ...] = ()  # added to the pilot's environment (DIRACJOBID, ...)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Heartbeat:
 @dataclass(frozen=True)
 class Outcome:
     exit_code: int | None
-    reason: str  # "completed", "failed", "killed", "cpu-limit", "wall-limit", "not-executable"
+    reason: str  # completed, failed, killed, cpu-limit, wall-limit, not-executable (loop: abandoned)
     cpu_seconds: float
     wall_seconds: float
 
@@ -126,7 +128,12 @@ def run_payload(payload: Payload, on_heartbeat: HeartbeatCallback, heartbeat_sec
     ):
         try:
             proc = subprocess.Popen(
-                command, cwd=payload.workdir, stdout=out, stderr=err, preexec_fn=_limit_cpu(payload.cpu_seconds)
+                command,
+                cwd=payload.workdir,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, **dict(payload.environment)},
+                preexec_fn=_limit_cpu(payload.cpu_seconds),
             )
         except OSError as exc:
             err.write(f"cannot start {payload.executable}: {exc}\n".encode())
@@ -146,7 +153,9 @@ def run_payload(payload: Payload, on_heartbeat: HeartbeatCallback, heartbeat_sec
                     reason = "killed"
                     _stop_group(proc)
                     break
-            time.sleep(min(0.2, heartbeat_seconds))
+            # wait() returns as soon as the payload ends: short jobs do not wait for a poll tick.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=min(0.2, heartbeat_seconds))
     wall = time.monotonic() - start
     cpu = _children_usage() - cpu_before
     code = proc.returncode

@@ -45,7 +45,13 @@ def run_pilot(gateway: WorkloadGateway, settings: PilotSettings) -> list[tuple[i
             time.sleep(settings.idle_sleep_seconds)
             continue
         idle = 0
-        done.append((job.job_id, run_one_job(gateway, job, settings)))
+        try:
+            outcome = run_one_job(gateway, job, settings)
+        except DiracError as exc:
+            # The WMS refused a report (job killed or deleted meanwhile, ...): give up this job, not the pilot.
+            log.warning("job %s abandoned: %s", job.job_id, exc)
+            outcome = Outcome(None, "abandoned", 0.0, 0.0)
+        done.append((job.job_id, outcome))
     return done
 
 
@@ -61,6 +67,7 @@ def run_one_job(gateway: WorkloadGateway, job: MatchedJob, settings: PilotSettin
 
 def _run_in(job_dir: Path, gateway: WorkloadGateway, job: MatchedJob, settings: PilotSettings) -> Outcome:
     started = datetime.now(UTC)
+    log.info("job %s: %s %s", job.job_id, job.executable, job.arguments)
     gateway.set_status(job.job_id, "Running", "Job Initialization")
     try:
         gateway.download_input_sandbox(job.job_id, job_dir)
@@ -76,7 +83,9 @@ def _run_in(job_dir: Path, gateway: WorkloadGateway, job: MatchedJob, settings: 
             log.warning("heartbeat for job %s failed: %s", job.job_id, exc)
             return False
 
-    payload = Payload(job.executable, job.arguments, job_dir, job.cpu_time, job.wall_time)
+    # DIRAC's job wrapper tells the payload who it is with these variables.
+    environment = (("DIRACJOBID", str(job.job_id)), ("DIRACSITE", job.site))
+    payload = Payload(job.executable, job.arguments, job_dir, job.cpu_time, job.wall_time, environment=environment)
     outcome = run_payload(payload, on_heartbeat, settings.heartbeat_seconds)
     gateway.set_parameters(
         job.job_id,

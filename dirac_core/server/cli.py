@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from dirac_core.cli.common import cfg_option, load_config
+from dirac_core.config.cfg import Config
 from dirac_core.errors import NotFound
 from dirac_core.server.component import Component
 
@@ -22,8 +23,11 @@ def import_object(ref: str) -> Any:
         raise NotFound(f"cannot load {ref!r}: {exc}: check PYTHONPATH and the module:attribute name") from exc
 
 
-def resolve_component(name: str, registry: str | None = None) -> Component:
-    """``System/Service`` from the registry (or `registry`, ``module:callable``), or ``module:ATTRIBUTE``."""
+def resolve_component(name: str, registry: str | None = None, config: Config | None = None) -> Component:
+    """``System/Service`` from the registry (or `registry`, ``module:callable``), or ``module:ATTRIBUTE``.
+
+    With `config`, an unregistered name whose CS section says ``Module = <Service>`` runs that
+    service's code as a second instance (see dirac_core/server/modules.py)."""
     if ":" in name:
         found = import_object(name)
         component = found() if callable(found) and not isinstance(found, Component) else found
@@ -37,8 +41,14 @@ def resolve_component(name: str, registry: str | None = None) -> Component:
         if name not in components:
             raise NotFound(f"unknown component {name!r} in {registry}: known are {', '.join(sorted(components))}")
         return components[name]
-    from dirac_core.services.registry import get_component
+    from dirac_core.services.registry import all_components, get_component
 
+    if config is not None:
+        from dirac_core.server.modules import configured_instance
+
+        instance = configured_instance(name, config, all_components())
+        if instance is not None:
+            return instance
     return get_component(name)
 
 
@@ -61,7 +71,7 @@ def serve_command(
     from dirac_core.server.serve import serve
 
     config = load_config(cfg_files)
-    serve(resolve_component(component, registry), config, host=host, port=port, log_level=log_level)
+    serve(resolve_component(component, registry, config), config, host=host, port=port, log_level=log_level)
 
 
 @click.command("up")

@@ -221,6 +221,14 @@ def local_config_text(
         tree["Resources"] = {
             "IdProviders": {IDP_NAME: {"Issuer": idp_url, "ClientID": "dirac-core", "CAFile": str(layout.ca_cert)}}
         }
+    services = {
+        f"{sys}/{name}": opts for sys, body in systems.items() for name, opts in body[INSTANCE]["Services"].items()
+    }
+    if "DataManagement/FileCatalog" in services and "Accounting/DataStore" in services:
+        # Catalog operations become DataOperation accounting records (docs/accounting.md).
+        services["DataManagement/FileCatalog"]["OperationRecorder"] = (
+            "dirac_core.accounting.catalog_hook:catalog_recorder"
+        )
     if extra:
         tree = merge_trees(tree, extra)
     return tree_to_cfg(tree)

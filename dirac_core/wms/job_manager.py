@@ -6,9 +6,8 @@ Kill of a job a pilot holds queues a ``Kill`` JobCommands row the pilot gets wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from dirac_core.auth.caller import Caller
 from dirac_core.db.jobdb import JobDB, NewJob, StatusChange
@@ -55,30 +54,21 @@ class JobManager:
         expanded = original.expand_parametric(self.max_parametric_jobs)
         if copies > 1 and len(expanded) > 1:
             raise BadRequest("copies > 1 with a parametric JDL: use either Parameters or copies, not both")
-        descriptions = [expanded[0].copy() for _ in range(copies)] if copies > 1 else expanded
+        # Copies share one description object: what derives from it is computed once, not per copy.
+        descriptions = expanded * copies if copies > 1 else expanded
+        distinct = list({id(d): d for d in descriptions}.values())
         owner = Owner(caller.username, caller.group, caller.vo)
-        for description in descriptions:
+        for description in distinct:
             validate(description)
-        sandbox_ids = self._check_input_sandboxes(caller, descriptions)
-
-        new_jobs = [
-            NewJob(
-                original_jdl=description.to_text(),
-                requirements=requirements_text(description, owner),
-                attributes=job_attributes(description, owner),
-                render_jdl=partial(_final_jdl, description, owner),
-                input_data=input_data(description),
-            )
-            for description in descriptions
-        ]
-        job_ids = self.jobdb.insert_jobs(new_jobs)
-        self.loggingdb.add_records([LoggingRecord(i, states.RECEIVED, "Job accepted", source=SOURCE) for i in job_ids])
-        if self.sandboxdb is not None and sandbox_ids:
+        sandboxes = dict(zip(map(id, distinct), self._check_input_sandboxes(caller, distinct), strict=True))
+        templates = {id(d): _new_job_template(d, owner) for d in distinct}
+        job_ids = self.jobdb.insert_jobs([templates[id(d)] for d in descriptions])
+        if self.sandboxdb is not None and any(sandboxes.values()):
             self.sandboxdb.assign(
                 [
                     (sb_id, job_entity(job_id), "Input")
-                    for job_id, ids in zip(job_ids, sandbox_ids, strict=True)
-                    for sb_id in ids
+                    for job_id, description in zip(job_ids, descriptions, strict=True)
+                    for sb_id in sandboxes[id(description)]
                 ]
             )
         schedule(
@@ -87,6 +77,8 @@ class JobManager:
             self.tqdb,
             [(job_id, description, owner) for job_id, description in zip(job_ids, descriptions, strict=True)],
             SOURCE,
+            first_records=[LoggingRecord(i, states.RECEIVED, "Job accepted", source=SOURCE) for i in job_ids],
+            new_jobs=True,
         )
         return job_ids
 
@@ -216,11 +208,26 @@ class JobManager:
         return ids
 
 
-def _final_jdl(description: JDL, owner: Owner, job_id: int) -> str:
-    """The JDL stored for the job: the description plus what DIRAC adds (JobID, owner, VO)."""
+def _new_job_template(description: JDL, owner: Owner) -> NewJob:
+    """The row values of a job of this description (shared by its copies; insert_jobs copies the dicts)."""
+    return NewJob(
+        original_jdl=description.to_text(),
+        requirements=requirements_text(description, owner),
+        attributes=job_attributes(description, owner),
+        render_jdl=_final_jdl_renderer(description, owner),
+        input_data=input_data(description),
+    )
+
+
+def _final_jdl_renderer(description: JDL, owner: Owner) -> Callable[[int], str]:
+    """JobID -> the JDL stored for the job: the description plus what DIRAC adds (JobID, owner, VO).
+
+    The text is rendered once around a JobID placeholder; each job only fills in its number.
+    """
     final = description.copy()
-    final.set("JobID", job_id)
+    final.set("JobID", 0)
     final.set("Owner", owner.owner)
     final.set("OwnerGroup", owner.owner_group)
     final.set("VirtualOrganization", owner.vo)
-    return final.to_text()
+    before, after = final.to_text().split("\n    JobID = 0;\n", 1)
+    return lambda job_id: f"{before}\n    JobID = {job_id};\n{after}"

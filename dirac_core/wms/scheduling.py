@@ -140,23 +140,33 @@ def schedule(
     tqdb: TaskQueueDB,
     jobs: Sequence[tuple[int, JDL, Owner]],
     source: str,
+    first_records: Sequence[LoggingRecord] = (),
+    new_jobs: bool = False,
 ) -> None:
-    """Move Received jobs through Checking to Waiting and into their task queues (bulk)."""
+    """Move Received jobs through Checking to Waiting and into their task queues (bulk).
+
+    `first_records` (what happened before, e.g. "Job accepted") go into the same JobLoggingDB insert;
+    `new_jobs` says the jobs have no logging records yet. Copies of one job share their JDL object, so
+    its task queue definition is computed once.
+    """
     if not jobs:
         return
     ids = [job_id for job_id, _, _ in jobs]
     jobdb.apply_status_changes([StatusChange(i, states.RECEIVED, states.CHECKING, "JobSanity") for i in ids])
-    tqdb.insert_jobs(
-        [
-            QueuedJob(job_id, task_queue_definition(jdl, owner), priority=jdl.get_int("Priority", 1))
-            for job_id, jdl, owner in jobs
-        ]
-    )
+    derived: dict[tuple[int, Owner], tuple[TaskQueueDefinition, int]] = {}
+    queued = []
+    for job_id, jdl, owner in jobs:
+        key = (id(jdl), owner)
+        if key not in derived:
+            derived[key] = (task_queue_definition(jdl, owner), jdl.get_int("Priority", 1))
+        definition, priority = derived[key]
+        queued.append(QueuedJob(job_id, definition, priority=priority))
+    tqdb.insert_jobs(queued)
     jobdb.apply_status_changes(
         [StatusChange(i, states.CHECKING, states.WAITING, "Pilot Agent Submission") for i in ids]
     )
-    records = []
+    records = list(first_records)
     for job_id in ids:
         records.append(LoggingRecord(job_id, states.CHECKING, "JobSanity", source=source))
         records.append(LoggingRecord(job_id, states.WAITING, "Pilot Agent Submission", source=source))
-    loggingdb.add_records(records)
+    loggingdb.add_records(records, new_jobs=new_jobs)

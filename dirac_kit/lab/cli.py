@@ -34,7 +34,8 @@ def up_cmd(site: str, inventory: str | None) -> None:
     """Build the host image if needed and start the hosts; `ssh HOST` and Ansible work after it."""
     paths = LabPaths.default()
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
-    click.echo(f"lab: ansible -i {paths.lab_inventory.relative_to(paths.root)} all -m ansible.builtin.ping")
+    inv = paths.lab_inventory.relative_to(paths.root)
+    click.echo(f"lab: ansible -i {inv} all --vault-id lab@{inv}/vault-password.lab.txt -m ansible.builtin.ping")
 
 
 @lab_group.command("build")
@@ -58,11 +59,11 @@ def down_cmd() -> None:
 @click.option("-i", "--inventory", default=None, help="inventory (default: inventories/lab)")
 @click.option("--yes-i-really-mean-it", "confirmed", is_flag=True, help=CONFIRM_HELP)
 def reset_cmd(site: str, inventory: str | None, confirmed: bool) -> None:
-    """Down, then up from the cached image: bare hosts again."""
+    """Remove the hosts of SITE (default: the whole lab), then up from the cached image: bare hosts again."""
     if not confirmed:
-        raise click.UsageError("lab reset destroys every lab host and its data: add --yes-i-really-mean-it")
+        raise click.UsageError("lab reset destroys lab hosts and their data: add --yes-i-really-mean-it")
     paths = LabPaths.default()
-    lab.down(paths, log=click.echo)
+    lab.remove_site(paths, _inventory(inventory, paths), site, log=click.echo)
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
 
 
@@ -73,9 +74,9 @@ def status_cmd() -> None:
     if not states:
         click.echo("lab: no hosts (run `dirac-kit lab up`)")
         return
-    click.echo(f"{'HOST':<14} {'IP':<15} {'STATE':<9} {'SYSTEMD':<10} IMAGE")
+    click.echo(f"{'HOST':<14} {'IP':<15} {'SITE':<5} {'STATE':<9} {'SYSTEMD':<10} IMAGE")
     for s in states:
-        click.echo(f"{s.name:<14} {s.ip or '-':<15} {s.status:<9} {s.systemd:<10} {s.image}")
+        click.echo(f"{s.name:<14} {s.ip or '-':<15} {s.site:<5} {s.status:<9} {s.systemd:<10} {s.image}")
 
 
 @lab_group.command("ssh", context_settings={"ignore_unknown_options": True})

@@ -8,10 +8,12 @@ remembers its PID so that `lab down` stops only what the lab started.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +76,29 @@ def connect(paths: LabPaths, start: bool = True) -> Engine:
         if client is not None:
             return Engine(client, f"unix://{DOCKER_SOCKET}", _is_podman(client), False)
     url = f"unix://{PODMAN_SOCKET}"
-    client = _try(url)
-    if client is not None:
-        return Engine(client, url, True, _service_pid(paths) is not None)
-    if not start:
-        raise EngineError("no container engine is running (the lab is down)")
-    return Engine(_start_podman_service(paths, url), url, True, True)
+    with _service_lock():  # two `lab up` at once (tests beside a user's lab) start one service
+        client = _try(url)
+        if client is not None:
+            runtime = client.info().get("DefaultRuntime")
+            if runtime != "runc":
+                # Someone started the service without the project's containers.conf: crun fails here.
+                raise EngineError(
+                    f"the podman service on {url} uses runtime {runtime!r}, not runc: stop it and let "
+                    f"`dirac-kit lab up` start it (CONTAINERS_CONF={paths.containers_conf})"
+                )
+            return Engine(client, url, True, _service_pid(paths) is not None)
+        if not start:
+            raise EngineError("no container engine is running (the lab is down)")
+        return Engine(_start_podman_service(paths, url), url, True, True)
+
+
+@contextlib.contextmanager
+def _service_lock() -> Iterator[None]:
+    lock = Path(PODMAN_SOCKET).parent / "dirac-kit.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _start_podman_service(paths: LabPaths, url: str) -> Any:

@@ -29,9 +29,11 @@ class HostState:
     status: str  # container status: running, exited...
     systemd: str  # `systemctl is-system-running`, or "-" when not running
     image: str
+    site: str = "-"  # old or new (`lab up --site`)
 
 
-def _run_options(engine: Engine) -> dict[str, Any]:
+def run_options(engine: Engine) -> dict[str, Any]:
+    """Extra ``create_host_config`` arguments for systemd as PID 1 on this engine."""
     if engine.is_podman:
         # Podman's systemd mode (command /sbin/init) mounts /run, /tmp and the cgroup tree itself.
         return {}
@@ -39,7 +41,7 @@ def _run_options(engine: Engine) -> dict[str, Any]:
     return {
         "privileged": True,
         "cgroupns": "host",
-        "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        "binds": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
         "tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""},  # noqa: S108 - the container's /tmp,
     }
 
@@ -70,7 +72,7 @@ def _create(engine: Engine, paths: LabPaths, image: str, name: str, site: str) -
         name=paths.container(name),
         hostname=name,
         labels={LABEL: paths.name, ROLE_LABEL: "host", HOST_LABEL: name, "dirac.lab.site": site},
-        host_config=api.create_host_config(network_mode=paths.network, **_run_options(engine)),
+        host_config=api.create_host_config(network_mode=paths.network, **run_options(engine)),
         networking_config=api.create_networking_config({paths.network: api.create_endpoint_config(aliases=[name])}),
     )
     api.start(created["Id"])
@@ -109,7 +111,7 @@ def start_host(engine: Engine, paths: LabPaths, image: str, name: str, site: str
     return ip
 
 
-def wait_ssh(paths: LabPaths, name: str, timeout: float = 60) -> None:
+def wait_ssh(paths: LabPaths, name: str, timeout: float = 120) -> None:
     """Wait until ``ssh name`` works from this machine (the controller), as Ansible will use it."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -131,15 +133,20 @@ def state_of(container: Any, paths: LabPaths) -> HostState:
     if container.status == "running":
         _code, out = container.exec_run(["systemctl", "is-system-running"])
         systemd = out.decode(errors="replace").strip() or "?"
-    image = ",".join(container.image.tags) if container.image else "?"
+    image = "?"
+    if container.image is not None:  # an image rebuilt since the host started has lost its tag
+        image = ",".join(t.rsplit("/", 1)[-1] for t in container.image.tags) or container.image.short_id
     name = container.labels.get(HOST_LABEL, container.name)
-    return HostState(name, ip_of(container, paths.network), container.status, systemd, image)
+    site = container.labels.get("dirac.lab.site", "-")
+    return HostState(name, ip_of(container, paths.network), container.status, systemd, image, site)
 
 
-def remove_hosts(engine: Engine, paths: LabPaths) -> list[str]:
-    """Remove every container of this lab (hosts and leftover image build containers)."""
+def remove_hosts(engine: Engine, paths: LabPaths, only: set[str] | None = None) -> list[str]:
+    """Remove the containers of this lab: all of them (with leftover build containers) or ``only`` these hosts."""
     removed = []
     for container in engine.client.containers.list(all=True, filters={"label": f"{LABEL}={paths.name}"}):
+        if only is not None and container.labels.get(HOST_LABEL) not in only:
+            continue
         container.remove(force=True, v=True)
         removed.append(container.name)
     return removed

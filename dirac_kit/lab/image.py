@@ -128,9 +128,13 @@ def registry_reachable() -> bool:
 
 
 def ensure_image(engine: Engine, paths: LabPaths, log: Log = print, rebuild: bool = False) -> str:
-    """Return the host image tag, building what is missing (everything when ``rebuild``)."""
+    """Return the host image tag, building what is missing (everything when ``rebuild``).
+
+    The image is also tagged ``dirac-lab-host:latest`` for tools that want a stable name (molecule).
+    """
     tag = host_tag()
     if _image_exists(engine, tag) and not rebuild:
+        engine.client.images.get(tag).tag(HOST_REPO, "latest")
         return tag
     base = f"{BASE_REPO}:{base_hash()}"
     from_registry = False
@@ -152,6 +156,7 @@ def ensure_image(engine: Engine, paths: LabPaths, log: Log = print, rebuild: boo
             "rm -f /usr/sbin/policy-rc.d\n" + script
         )
     _commit_setup(engine, paths, base, tag, script)
+    engine.client.images.get(tag).tag(HOST_REPO, "latest")
     return tag
 
 

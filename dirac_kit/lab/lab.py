@@ -33,7 +33,7 @@ def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) ->
     public_key = ensure_key(paths.ssh_key)
     ensure_network(engine, paths)
     log(f"lab: starting {len(names)} hosts from {image}")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
         futures = [
             pool.submit(start_host, engine, paths, image, name, _site_of(groups[name]), public_key) for name in names
         ]
@@ -65,6 +65,16 @@ def status(paths: LabPaths) -> list[HostState]:
     except engines.EngineError:
         return []
     return sorted((state_of(c, paths) for c in lab_containers(engine, paths)), key=lambda s: s.name)
+
+
+def remove_site(paths: LabPaths, inventory: Path, site: str, log: Log = print) -> None:
+    """Remove the hosts of one site only (`reset --site`); the other site keeps running."""
+    if site == "all":
+        down(paths, log)
+        return
+    engine = engines.connect(paths)
+    removed = remove_hosts(engine, paths, only=set(site_hosts(inventory, site)))
+    log(f"lab: removed {len(removed)} containers: {' '.join(sorted(removed))}")
 
 
 def down(paths: LabPaths, log: Log = print) -> None:

@@ -16,10 +16,13 @@ from dirac_kit.lab.paths import LabPaths
 
 
 def _write_private(path: Path, text: str) -> None:
+    """0600, and atomic: a running ansible-playbook never reads a half-written ssh_config."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(text)
+    tmp.replace(path)
 
 
 def ssh_config_text(ips: dict[str, str], key: Path) -> str:
@@ -50,7 +53,7 @@ def write_overlay(paths: LabPaths, ips: dict[str, str]) -> None:
         }
         for name, ip in sorted(ips.items())
     }
-    header = "# Written by `dirac-kit lab up`: ansible_host of each running lab host.\n"
+    header = "---\n# Written by `dirac-kit lab up`: ansible_host of each running lab host.\n"
     _write_private(paths.hosts_file, header + yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=True))
 
 

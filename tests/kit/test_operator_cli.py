@@ -76,9 +76,9 @@ def test_destructive_actions_need_confirmation_except_in_check_mode(kit: Path, a
 
 def test_lab_inventory_gets_its_vault_password_file_unless_one_is_given(kit: Path) -> None:
     inventory = kit / "inventories" / "site"
-    (inventory / "vault-password.lab").write_text("lab-only\n")
+    (inventory / "vault-password.lab.txt").write_text("lab-only\n")
     argv, _ = build_command(PlaybookRun("deploy", inventory), kit)
-    assert argv[argv.index("--vault-id") + 1] == f"lab@{inventory / 'vault-password.lab'}"
+    assert argv[argv.index("--vault-id") + 1] == f"lab@{inventory / 'vault-password.lab.txt'}"
     argv, _ = build_command(PlaybookRun("deploy", inventory, vault_password_file="/x"), kit)
     assert "--vault-id" not in argv
     assert argv[argv.index("--vault-password-file") + 1] == "/x"

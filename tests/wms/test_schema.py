@@ -160,3 +160,32 @@ def test_revisions_build_the_same_layout_as_the_metadata(db_url: str | URL, tmp_
             assert schema.status(spec, engine).pending == []
         finally:
             engine.dispose()
+
+
+def test_cli_db_upgrade_moves_a_filled_1_0_jobdb_to_1_1(db_url: str | URL, tmp_path: Path) -> None:
+    """The operator's command, `dirac-core db upgrade --cfg`, on a JobDB holding release 1.0 rows."""
+    from click.testing import CliRunner
+
+    from dirac_core.cli.admin import _register, cli
+
+    from .test_cli_db import write_cfg
+
+    urls = db_urls(db_url, tmp_path)
+    engine = make_engine(urls["JobDB"])
+    try:
+        schema.init(JOBDB, engine, to="jobdb_1_0")
+        fill_release_1_0(engine)
+        with engine.connect() as conn:
+            snapshot = conn.execute(text("SELECT * FROM Jobs ORDER BY JobID")).all()
+        cfg = tmp_path / "dirac.cfg"
+        write_cfg(cfg, {"JobDB": urls["JobDB"]}, min_job_id=1)
+        _register()
+        result = CliRunner().invoke(cli, ["db", "upgrade", "--cfg", str(cfg), "JobDB"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "jobdb_1_1" in result.output
+        assert counts(engine) == COUNTS
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT * FROM Jobs ORDER BY JobID")).all() == snapshot
+        assert schema.status(JOBDB, engine).current == "jobdb_1_1"
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""DIRAC Accounting: record types, validation, bucketing, reports and plots over AccountingDB."""

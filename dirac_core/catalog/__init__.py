@@ -1,0 +1,1 @@
+"""DIRAC File Catalog logic (DFC semantics) over FileCatalogDB: see docs/catalog.md."""

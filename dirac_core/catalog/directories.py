@@ -1,0 +1,219 @@
+"""Directories: createDirectory (always -p), listDirectory, getDirectorySize, removeDirectory, isDirectory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+
+from dirac_core.auth.caller import Caller
+from dirac_core.catalog import paths as lfn
+from dirac_core.catalog import sql
+from dirac_core.catalog.metadata import dir_meta_tables
+from dirac_core.catalog.permissions import READ, WRITE, allowed, mode_string
+from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db.filecatalogdb import (
+    FC_DirectoryClosure,
+    FC_DirectoryList,
+    FC_Files,
+    FC_Replicas,
+)
+from dirac_core.errors import Forbidden
+
+
+def _date(value: Any) -> str:
+    """DIRAC's 'YYYY-MM-DD HH:MM:SS' (UTC) text: cheap to send, and what the WMS replies carry too."""
+    return "" if value is None else str(value)[:19]
+
+
+class Directories:
+    def __init__(self, store: CatalogStore) -> None:
+        self.store = store
+
+    def create(self, caller: Caller, paths: Iterable[str]) -> Result:
+        """createDirectory: every missing level is created, owned by the caller, mode 775 & ~umask."""
+        items = list(paths)
+        self.store.check_bulk(len(items), "directories")
+        good, failed = lfn.check_many(items)
+        with self.store.engine.begin() as conn:
+            existing_files = self.store.find_files(conn, good.values())
+            for raw, path in list(good.items()):
+                if path in existing_files:
+                    failed[raw] = f"{path} exists and is a file"
+                    del good[raw]
+            rows, denied = self.store.make_dirs(conn, caller, good.values())
+        successful = {raw: True for raw, path in good.items() if path in rows}
+        failed.update({raw: denied[path] for raw, path in good.items() if path in denied})
+        self.store.record("createDirectory", caller, "", len(successful), 0, len(successful), len(failed))
+        if all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
+        return bulk(successful, failed)
+
+    def is_directory(self, _caller: Caller, paths: Iterable[str]) -> Result:
+        items = list(paths)
+        self.store.check_bulk(len(items), "paths")
+        good, failed = lfn.check_many(items)
+        with self.store.engine.connect() as conn:
+            found = self.store.dir_ids(conn, good.values())
+        return bulk({raw: path in found for raw, path in good.items()}, failed)
+
+    def _readable(self, caller: Caller, uid_gid: tuple[int, int] | None, row: Any) -> bool:
+        if self.store.global_read or uid_gid is None:
+            return True
+        return allowed(caller, row.owner, uid_gid[0], uid_gid[1], READ)
+
+    def list_dir(self, caller: Caller, paths: Iterable[str], verbose: bool = False) -> Result:
+        """listDirectory: per path ``{"Files": {lfn: {"MetaData": ...}}, "SubDirs": {path: ...}, "Links": {}}``."""
+        items = list(paths)
+        self.store.check_bulk(len(items), "directories")
+        good, failed = lfn.check_many(items)
+        successful: dict[str, Any] = {}
+        ids = None if self.store.global_read else self.store.caller_ids(caller)
+        if "/" in good.values():  # a new catalog lists an empty root rather than "no such directory"
+            with self.store.engine.begin() as conn:
+                self.store.ensure_root(conn)
+        with self.store.engine.connect() as conn:
+            rows = self.store.dir_rows(conn, good.values())
+            for raw, path in good.items():
+                row = rows.get(path)
+                if row is None:
+                    failed[raw] = f"{NO_SUCH}: directory {path}"
+                elif not self._readable(caller, ids, row):
+                    failed[raw] = f"Permission denied: {caller.username} may not read {path}"
+                else:
+                    successful[raw] = self._listing(conn, row.dir_id, path)
+        return bulk(successful, failed)
+
+    def _listing(self, conn: Any, dir_id: int, path: str) -> dict[str, Any]:
+        prefix = lfn.child_prefix(path)
+        d = FC_DirectoryList
+        subdirs: dict[str, Any] = {}
+        query = select(d.c.DirID, d.c.Name, d.c.UID, d.c.GID, d.c.Mode, d.c.CreationDate, d.c.ModificationDate)
+        for dir_row in conn.execute(query.where(d.c.Parent == dir_id)):
+            subdirs[dir_row[1]] = self.dir_metadata(dir_row)
+        files: dict[str, Any] = {}
+        file_sql = (
+            "SELECT f.FileID, f.FileName, f.Size, f.UID, f.GID, f.Status, i.GUID, i.Checksum, i.ChecksumType, "
+            "i.Mode, i.CreationDate, i.ModificationDate FROM FC_Files f JOIN FC_FileInfo i ON i.FileID = f.FileID "
+            f"WHERE f.DirID = {sql.mark(conn)}"
+        )
+        for file_row in sql.rows(conn, file_sql, (dir_id,)):
+            files[prefix + file_row[1]] = {"MetaData": self.file_metadata(file_row)}
+        return {"Files": files, "SubDirs": subdirs, "Links": {}}
+
+    def dir_metadata(self, row: Sequence[Any]) -> dict[str, Any]:
+        dir_id, _name, uid, gid, mode, created, modified = row
+        return {
+            "DirID": int(dir_id),
+            "Owner": self.store.user_name(int(uid)),
+            "OwnerGroup": self.store.group_name(int(gid)),
+            "Mode": int(mode),
+            "ModeString": mode_string(int(mode), True),
+            "CreationDate": _date(created),
+            "ModificationDate": _date(modified),
+            "Type": "Directory",
+        }
+
+    def file_metadata(self, row: Sequence[Any]) -> dict[str, Any]:
+        file_id, _name, size, uid, gid, status, guid, checksum, checksum_type, mode, created, modified = row
+        return {
+            "FileID": int(file_id),
+            "Size": int(size),
+            "Owner": self.store.user_name(int(uid)),
+            "OwnerGroup": self.store.group_name(int(gid)),
+            "Status": status,
+            "GUID": guid,
+            "Checksum": checksum,
+            "ChecksumType": checksum_type,
+            "Mode": int(mode),
+            "ModeString": mode_string(int(mode), False),
+            "CreationDate": _date(created),
+            "ModificationDate": _date(modified),
+            "Type": "File",
+        }
+
+    def size(self, _caller: Caller, paths: Iterable[str]) -> Result:
+        """getDirectorySize: logical files/size of the whole subtree, and per SE (PhysicalSize)."""
+        items = list(paths)
+        self.store.check_bulk(len(items), "directories")
+        good, failed = lfn.check_many(items)
+        successful: dict[str, Any] = {}
+        c, f, r = FC_DirectoryClosure, FC_Files, FC_Replicas
+        with self.store.engine.connect() as conn:
+            ids = self.store.dir_ids(conn, good.values())
+            for raw, path in good.items():
+                if path not in ids:
+                    failed[raw] = f"{NO_SUCH}: directory {path}"
+                    continue
+                under = c.c.ParentID == ids[path]
+                files, total = conn.execute(
+                    select(func.count(f.c.FileID), func.coalesce(func.sum(f.c.Size), 0))
+                    .select_from(c)
+                    .join(f, f.c.DirID == c.c.ChildID)
+                    .where(under)
+                ).one()
+                dirs = conn.execute(select(func.count()).select_from(c).where(under)).scalar_one()
+                physical: dict[str, Any] = {}
+                per_se = (
+                    select(r.c.SEID, func.count(r.c.RepID), func.coalesce(func.sum(f.c.Size), 0))
+                    .select_from(c)
+                    .join(f, f.c.DirID == c.c.ChildID)
+                    .join(r, r.c.FileID == f.c.FileID)
+                    .where(under)
+                    .group_by(r.c.SEID)
+                )
+                for se_id, count, se_size in conn.execute(per_se):
+                    physical[self.store.se_name(int(se_id))] = {"Files": int(count), "Size": int(se_size)}
+                successful[raw] = {
+                    "LogicalFiles": int(files),
+                    "LogicalSize": int(total),
+                    "LogicalDirectories": int(dirs) - 1,
+                    "PhysicalSize": {
+                        **physical,
+                        "TotalFiles": sum(v["Files"] for v in physical.values()),
+                        "TotalSize": sum(v["Size"] for v in physical.values()),
+                    },
+                }
+        return bulk(successful, failed)
+
+    def remove(self, caller: Caller, paths: Iterable[str]) -> Result:
+        """removeDirectory: only empty directories (no files, no subdirectories); missing ones succeed."""
+        items = list(paths)
+        self.store.check_bulk(len(items), "directories")
+        good, failed = lfn.check_many(items)
+        successful: dict[str, Any] = {}
+        uid, gid = self.store.caller_ids(caller)
+        d = FC_DirectoryList
+        with self.store.engine.begin() as conn:
+            rows = self.store.dir_rows(conn, [*good.values(), *(lfn.parent(p) for p in good.values())])
+            for raw, path in good.items():
+                row = rows.get(path)
+                if row is None:
+                    successful[raw] = True  # DIRAC: removing what does not exist succeeds
+                    continue
+                if path == "/":
+                    failed[raw] = "the root directory cannot be removed"
+                    continue
+                parent_row = rows[lfn.parent(path)]
+                if not allowed(caller, parent_row.owner, uid, gid, WRITE):
+                    failed[raw] = f"Permission denied: {caller.username} may not remove entries of {lfn.parent(path)}"
+                    continue
+                busy = conn.execute(
+                    select(exists().where(d.c.Parent == row.dir_id)).union_all(
+                        select(exists().where(FC_Files.c.DirID == row.dir_id))
+                    )
+                ).scalars()
+                if any(busy):
+                    failed[raw] = f"directory {path} is not empty: remove its files and subdirectories first"
+                    continue
+                for table in dir_meta_tables(conn):
+                    conn.execute(delete(table).where(table.c.DirID == row.dir_id))
+                conn.execute(delete(FC_DirectoryClosure).where(FC_DirectoryClosure.c.ChildID == row.dir_id))
+                conn.execute(delete(d).where(d.c.DirID == row.dir_id))
+                successful[raw] = True
+        self.store.forget_dirs(good[raw] for raw in successful)
+        self.store.record("removeDirectory", caller, "", len(successful), 0, len(successful), len(failed))
+        if all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
+        return bulk(successful, failed)

@@ -1,0 +1,1 @@
+"""Alembic revisions of AccountingDB (run by dirac_core.db.schema)."""

@@ -1,0 +1,1 @@
+"""Schema revisions of AccountingDB, oldest first: <db>_<release>.py."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of FileCatalogDB (run by dirac_core.db.schema)."""

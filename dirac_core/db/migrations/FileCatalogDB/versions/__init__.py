@@ -1,0 +1,1 @@
+"""Schema revisions of FileCatalogDB, oldest first: <db>_<release>.py."""

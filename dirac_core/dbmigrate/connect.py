@@ -1,0 +1,115 @@
+"""Connections to the source and target servers (mysqlclient, raw bytes, UTC, LOCAL INFILE allowed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import MySQLdb
+import MySQLdb.cursors
+
+from dirac_core.db.engine import read_secret_file
+from dirac_core.dbmigrate.plan import Endpoint
+from dirac_core.errors import ConfigError
+
+
+def connect_args(endpoint: Endpoint, database: str | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {"user": endpoint.user, "charset": "utf8mb4", "local_infile": 1, "connect_timeout": 15}
+    if endpoint.password_file is not None:
+        args["passwd"] = read_secret_file(endpoint.password_file)
+    if endpoint.socket is not None:
+        args["unix_socket"] = str(endpoint.socket)
+    else:
+        args["host"] = endpoint.host
+        args["port"] = endpoint.port
+    if database:
+        args["db"] = database
+    return args
+
+
+def connect(endpoint: Endpoint, database: str | None = None, raw: bool = False, read_timeout: int | None = None) -> Any:
+    """An autocommit session in UTC (TIMESTAMPs travel unshifted) with a permissive sql_mode.
+
+    raw=True: every value comes back as the server's bytes (no int/date/str conversion) - what the
+    dump and checksum paths want, since they compare bytes.
+    """
+    args = connect_args(endpoint, database)
+    if read_timeout:
+        args["read_timeout"] = read_timeout
+    if raw:
+        args["conv"] = {}
+        args["use_unicode"] = False
+    try:
+        conn = MySQLdb.connect(**args)
+    except MySQLdb.OperationalError as exc:
+        raise ConfigError(
+            f"cannot connect to {endpoint.describe()}: {exc.args[-1]}: check host/port/user/password_file in the plan"
+        ) from exc
+    conn.autocommit(True)
+    cur = conn.cursor()
+    # NO_AUTO_VALUE_ON_ZERO: a row whose AUTO_INCREMENT column is 0 keeps 0 (as mysqldump does).
+    cur.execute("SET time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', SESSION group_concat_max_len = 1048576")
+    cur.close()
+    return conn
+
+
+def quote(name: str) -> str:
+    """A quoted identifier (backticks doubled)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def text(value: Any) -> str:
+    """Server bytes (raw sessions) or str as str."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return "" if value is None else str(value)
+
+
+def query(conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    cur = conn.cursor()
+    try:
+        cur.execute(sql, params)
+        return list(cur.fetchall()) if cur.description else []
+    finally:
+        cur.close()
+
+
+def server_info(conn: Any) -> dict[str, Any]:
+    row = query(conn, "SELECT @@version, @@log_bin, @@server_id")[0]
+    return {"version": text(row[0]), "log_bin": int(row[1]) == 1, "server_id": int(row[2])}
+
+
+def database_exists(conn: Any, name: str) -> bool:
+    return bool(query(conn, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)))
+
+
+def database_has_rows(conn: Any, name: str) -> bool:
+    """True when any base table of `name` holds a row (exact: one indexed probe per table)."""
+    tables = [
+        text(r[0])
+        for r in query(
+            conn,
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
+            (name,),
+        )
+    ]
+    return any(query(conn, f"SELECT 1 FROM {quote(name)}.{quote(t)} LIMIT 1") for t in tables)
+
+
+def database_is_empty(conn: Any, name: str) -> bool:
+    """No tables, views or routines at all."""
+    if query(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s LIMIT 1", (name,)):
+        return False
+    return not query(conn, "SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s LIMIT 1", (name,))
+
+
+__all__ = [
+    "connect",
+    "connect_args",
+    "database_exists",
+    "database_has_rows",
+    "database_is_empty",
+    "query",
+    "quote",
+    "server_info",
+    "text",
+]

@@ -1,0 +1,120 @@
+"""The DataManagement/FileCatalog component (DIRAC port 9197), and other catalogs run from the same code.
+
+CS options (``/Systems/DataManagement/<Instance>/Services/<Catalog>/...``):
+
+* ``Database`` (FileCatalogDB): the DBName under ``.../Databases``; a second catalog names its own.
+* ``Module`` (for a second catalog only): ``FileCatalog``, DIRAC's way of running one service's code
+  under another name, e.g. ``Services/EiscatFileCatalog { Module = FileCatalog; Database = EiscatFileCatalogDB }``
+  then ``dirac-core serve DataManagement/EiscatFileCatalog`` (see `dirac_core.server.modules`).
+* ``MaxBulkSize`` (100000): most LFNs one bulk call may carry.
+* ``DefaultUmask`` (022), overridden by ``/Registry/Users/<user>/Umask`` or ``/Registry/Groups/<group>/Umask``.
+* ``GlobalReadAccess`` (True): everyone may read every entry (DIRAC's default); False checks read bits.
+* ``OperationRecorder``: ``module:factory`` called with the ComponentContext, returning the
+  `dirac_core.catalog.hooks.OperationRecorder` (e.g. accounting DataOperation records); default none.
+
+Storage elements are those of ``/Resources/StorageElements``; when that section is empty any SE name
+is accepted. Catalogs are listed for clients under ``/Resources/FileCatalogs/<Catalog>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+
+from dirac_core.catalog.catalog import FileCatalog
+from dirac_core.catalog.hooks import OperationRecorder
+from dirac_core.catalog.permissions import config_umask
+from dirac_core.catalog.store import DEFAULT_MAX_BULK
+from dirac_core.db.registry import DatabaseSpec, get_database
+from dirac_core.errors import ConfigError
+from dirac_core.server.component import Component, ComponentContext, RpcMethod
+
+SYSTEM = "DataManagement"
+SERVICE = "FileCatalog"
+DEFAULT_DB = "FileCatalogDB"
+PORT = 9197
+
+log = logging.getLogger("dirac_core.catalog")
+
+
+def _int_option(ctx: ComponentContext, name: str, default: int) -> int:
+    raw = ctx.option(name, str(default))
+    try:
+        return int(raw or default)
+    except ValueError:
+        raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not an integer") from None
+
+
+def catalog_spec(db_name: str) -> DatabaseSpec:
+    """The FileCatalogDB schema under another DBName (a second catalog's own database)."""
+    base = get_database(DEFAULT_DB)
+    if db_name == DEFAULT_DB:
+        return base
+    return DatabaseSpec(db_name, base.system, base.module, migrations=base.migrations_dir)
+
+
+def _recorder(ctx: ComponentContext) -> OperationRecorder | None:
+    found = ctx.extras.get("catalog_recorder")
+    ref = ctx.option("OperationRecorder", None)
+    if found is None and ref:
+        from dirac_core.server.cli import import_object
+
+        found = import_object(ref)(ctx)
+    return found
+
+
+def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
+    db_name = ctx.option("Database", None) or DEFAULT_DB
+    engine = ctx.engine(SYSTEM, db_name)
+    if db_name != DEFAULT_DB:
+        # `dirac-core db init` knows FileCatalogDB; a second catalog's DB gets the same revisions here.
+        from dirac_core.db import schema
+
+        schema.init(catalog_spec(db_name), engine)
+    known_ses = ctx.config.sections("/Resources/StorageElements") or None
+    if known_ses is None:
+        log.warning("%s: /Resources/StorageElements is empty: any SE name is accepted", ctx.component)
+    global_read = (ctx.option("GlobalReadAccess", "True") or "True").lower() in {"true", "yes", "1"}
+    return FileCatalog(
+        engine,
+        name=ctx.component.partition("/")[2],
+        known_ses=known_ses,
+        max_bulk=_int_option(ctx, "MaxBulkSize", DEFAULT_MAX_BULK),
+        umask=config_umask(ctx.config, ctx.section),
+        recorder=_recorder(ctx),
+        global_read=global_read,
+    )
+
+
+def _catalog(ctx: ComponentContext) -> FileCatalog:
+    # build_router and build_rpc share one catalog (and its caches) per component.
+    if "FileCatalog" not in ctx.extras:
+        ctx.extras["FileCatalog"] = make_file_catalog(ctx)
+    return ctx.extras["FileCatalog"]  # type: ignore[no-any-return]
+
+
+def build_router(ctx: ComponentContext) -> APIRouter:
+    from dirac_core.services.fc_rest import file_catalog_router
+
+    return file_catalog_router(_catalog(ctx))
+
+
+def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
+    from dirac_core.services.fc_rpc import file_catalog_rpc
+
+    return file_catalog_rpc(_catalog(ctx))
+
+
+def components() -> list[Any]:
+    return [
+        Component(
+            f"{SYSTEM}/{SERVICE}",
+            PORT,
+            ((SYSTEM, DEFAULT_DB),),
+            build_router,
+            build_rpc,
+            "DIRAC File Catalog: directories, files, replicas, metadata",
+        )
+    ]
