@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${VENV:-$ROOT/.venv}
 [ -x "$VENV/bin/dirac-kit" ] || VENV=/work/main/.venv
-export PATH="$VENV/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export PATH="$VENV/bin:$PATH" PYTHONPATH="$ROOT" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 INV=inventories/lab
 VAULT=$(ls "$INV"/vault-password.lab* 2>/dev/null | head -1)
 VAULT_ARGS=(--vault-id "lab@$VAULT")

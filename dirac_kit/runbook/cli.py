@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,23 @@ _state_option = click.option(
 )
 
 
+def _lab_vault(inventories: tuple[Path, ...]) -> Path | None:
+    """A lab inventory carries its own (not secret) vault password file; production ones never do."""
+    for inventory in inventories:
+        directory = inventory if inventory.is_dir() else inventory.parent
+        for name in ("vault-password.lab.txt", "vault-password.lab"):
+            if (directory / name).is_file():
+                return directory / name
+    return None
+
+
 def _prepare(
     book_name: str, inventories: tuple[Path, ...], plan: Path | None, vault: Path | None
 ) -> tuple[Runbook, dict[str, Any]]:
+    vault = vault or _lab_vault(inventories)
+    if vault is not None:
+        # The steps' ansible-playbook runs read the same vaulted group_vars.
+        os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(vault.resolve()))
     context = build_context(inventories, plan, vault)
     return load_book(book_name, context), context
 
