@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dirac_kit.runbook.context import build_context
+from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
 from dirac_kit.runbook.runner import RunState, run_book
@@ -35,20 +35,10 @@ _state_option = click.option(
 )
 
 
-def _lab_vault(inventories: tuple[Path, ...]) -> Path | None:
-    """A lab inventory carries its own (not secret) vault password file; production ones never do."""
-    for inventory in inventories:
-        directory = inventory if inventory.is_dir() else inventory.parent
-        for name in ("vault-password.lab.txt", "vault-password.lab"):
-            if (directory / name).is_file():
-                return directory / name
-    return None
-
-
 def _prepare(
     book_name: str, inventories: tuple[Path, ...], plan: Path | None, vault: Path | None
 ) -> tuple[Runbook, dict[str, Any]]:
-    vault = vault or _lab_vault(inventories)
+    vault = vault or lab_vault_file(inventories)
     if vault is not None:
         # The steps' ansible-playbook runs read the same vaulted group_vars.
         os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(vault.resolve()))

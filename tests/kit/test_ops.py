@@ -111,7 +111,7 @@ def test_status_over_ssh_in_the_lab() -> None:
     ssh_config = Path(os.environ.get("DIRAC_LAB_SSH_CONFIG", LAB_INVENTORY.parent.parent / "var/lab/ssh_config"))
     if not ssh_config.is_file():
         pytest.skip(f"the lab is not up ({ssh_config} missing): run dirac-kit lab up")
-    fleet = load_fleet([LAB_INVENTORY], ssh_config, LAB_INVENTORY / "vault-password.lab")
+    fleet = load_fleet([LAB_INVENTORY], ssh_config)  # the lab inventory's own vault file is found
     states = tasks.status(fleet, "all")
     assert {s.host for s in states} == set(fleet.hosts("all"))
     assert all(s.active != "unreachable" for s in states), [s for s in states if s.active == "unreachable"]
