@@ -17,6 +17,12 @@ def _register() -> None:
     from dirac_kit.runbook.cli import runbook
 
     cli.add_command(runbook)
+    from dirac_kit.migration.cli import share_config
+
+    cli.add_command(share_config)
+    from dirac_kit.ops.cli import ops
+
+    cli.add_command(ops)
     from dirac_kit.lab.cli import lab_group
 
     cli.add_command(lab_group)

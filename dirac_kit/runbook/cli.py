@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dirac_kit.runbook.context import build_context
+from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
 from dirac_kit.runbook.runner import RunState, run_book
@@ -37,6 +38,10 @@ _state_option = click.option(
 def _prepare(
     book_name: str, inventories: tuple[Path, ...], plan: Path | None, vault: Path | None
 ) -> tuple[Runbook, dict[str, Any]]:
+    vault = vault or lab_vault_file(inventories)
+    if vault is not None:
+        # The steps' ansible-playbook runs read the same vaulted group_vars.
+        os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(vault.resolve()))
     context = build_context(inventories, plan, vault)
     return load_book(book_name, context), context
 

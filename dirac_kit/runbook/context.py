@@ -18,6 +18,16 @@ from dirac_core.errors import BadRequest, ConfigError
 REQUIRED_GROUPS = ("egi", "fg")
 
 
+def lab_vault_file(inventories: Sequence[Path]) -> Path | None:
+    """A lab inventory carries its own (not secret) vault password file; production ones never do."""
+    for inventory in inventories:
+        directory = inventory if inventory.is_dir() else inventory.parent
+        for name in ("vault-password.lab.txt", "vault-password.lab"):
+            if (directory / name).is_file():
+                return directory / name
+    return None
+
+
 def read_inventory(inventories: Sequence[Path], vault_password_file: Path | None = None) -> dict[str, Any]:
     """Groups and host variables as Ansible sees them (group_vars and host_vars merged)."""
     for inventory in inventories:
@@ -31,6 +41,7 @@ def read_inventory(inventories: Sequence[Path], vault_password_file: Path | None
     command = [binary, "--list"]
     for inventory in inventories:
         command += ["-i", str(inventory)]
+    vault_password_file = vault_password_file or lab_vault_file(inventories)
     if vault_password_file is not None:
         command += ["--vault-password-file", str(vault_password_file)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -44,7 +44,7 @@ def test_stage1_renders_with_real_hosts_and_commands(inventory: Path, tmp_path: 
     markdown = (tmp_path / "state/stage1/stage1.md").read_text()
     html = (tmp_path / "state/stage1/stage1.html").read_text()
     assert "ccdiracli07, ccdiracli08" in markdown and "cyf-dirac01, cyf-dirac02" in markdown
-    assert f"ansible-playbook -i {inventory} playbooks/site.yml --limit cc_in2p3" in markdown
+    assert f"ansible-playbook -i {inventory} playbooks/migrate-stage1.yml --tags deploy-new" in markdown
     for step in load_book("stage1", build_context([inventory])).steps:
         assert f'id="{step.id}"' in html
         assert step.rollback and step.affected and step.verify and step.expected

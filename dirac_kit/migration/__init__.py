@@ -1,0 +1,1 @@
+"""Migration helpers run on the controller: shared configuration layer (stage 2)."""

@@ -1,0 +1,1 @@
+"""Ad-hoc operations across the hosts of an inventory (Fabric): status, logs, freeze/unfreeze."""

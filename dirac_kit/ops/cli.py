@@ -1,0 +1,110 @@
+"""`dirac-kit ops status|logs|freeze|unfreeze -i INVENTORY`: ad-hoc operations across hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dirac_kit.ops import tasks
+from dirac_kit.ops.hosts import Fleet, load_fleet
+
+_inventory = click.option(
+    "-i", "--inventory", "inventories", multiple=True, type=click.Path(path_type=Path),
+    help="Ansible inventory (repeatable; default: the one given to dirac-kit -i).",
+)  # fmt: skip
+_ssh_config = click.option(
+    "--ssh-config", type=click.Path(path_type=Path), help="ssh_config to use (default: the lab's, if any)."
+)
+_vault = click.option("--vault-password-file", type=click.Path(path_type=Path), help="Vault password file.")
+_state = click.option(
+    "--state-dir", type=click.Path(path_type=Path), default=Path("var/ops"), show_default=True,
+    help="Where freeze records are kept.",
+)  # fmt: skip
+
+
+def _fleet(ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault: Path | None) -> Fleet:
+    chosen = list(inventories)
+    if not chosen and (root := ctx.find_root().params.get("inventory")):
+        chosen = [Path(root)]
+    if not chosen:
+        raise click.UsageError("no inventory: dirac-kit ops status -i inventories/lab")
+    return load_fleet(chosen, ssh_config, vault)
+
+
+@click.group()
+def ops() -> None:
+    """Status, logs and write freeze across the hosts of an inventory (Fabric over SSH)."""
+
+
+@ops.command()
+@_inventory
+@_ssh_config
+@_vault
+@click.option("--hosts", "pattern", default="all", show_default=True, help="Group or host (a:b union, a:&b both).")
+@click.pass_context
+def status(
+    ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
+    pattern: str,
+) -> None:  # fmt: skip
+    """State of every DIRAC component on every host."""
+    states = tasks.status(_fleet(ctx, inventories, ssh_config, vault_password_file), pattern)
+    click.echo(f"{'HOST':<14} {'UNIT':<52} {'ACTIVE':<12} {'SUB':<10} ENABLED")
+    for s in states:
+        click.echo(f"{s.host:<14} {s.unit:<52} {s.active:<12} {s.sub:<10} {s.enabled}")
+    bad = [s for s in states if s.active in ("failed", "unreachable")]
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+@ops.command()
+@_inventory
+@_ssh_config
+@_vault
+@click.option("--hosts", "pattern", default="all", show_default=True, help="Group or host.")
+@click.option("-u", "--unit", help="One unit (default: every dirac-* unit).")
+@click.option("-n", "--lines", default=50, show_default=True, help="Lines per host.")
+@click.pass_context
+def logs(
+    ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
+    pattern: str, unit: str | None, lines: int,
+) -> None:  # fmt: skip
+    """Tail the journal of the DIRAC components on the hosts."""
+    for result in tasks.logs(_fleet(ctx, inventories, ssh_config, vault_password_file), pattern, unit, lines):
+        click.echo(f"==> {result.host} <==")
+        click.echo(result.stdout.rstrip() if result.ok else f"error: {result.stderr.strip()}")
+
+
+@ops.command()
+@_inventory
+@_ssh_config
+@_vault
+@_state
+@click.argument("instance")
+@click.pass_context
+def freeze(
+    ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
+    state_dir: Path, instance: str,
+) -> None:  # fmt: skip
+    """Stop writes to INSTANCE: every component but its Configuration Servers is stopped (recorded)."""
+    stopped = tasks.freeze(_fleet(ctx, inventories, ssh_config, vault_password_file), instance, state_dir)
+    for host, units in stopped.items():
+        click.echo(f"{host}: stopped {', '.join(units)}")
+    click.echo(f"{instance} frozen; `dirac-kit ops unfreeze {instance}` starts the same units again")
+
+
+@ops.command()
+@_inventory
+@_ssh_config
+@_vault
+@_state
+@click.argument("instance")
+@click.pass_context
+def unfreeze(
+    ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
+    state_dir: Path, instance: str,
+) -> None:  # fmt: skip
+    """Start again the components that freeze stopped."""
+    started = tasks.unfreeze(_fleet(ctx, inventories, ssh_config, vault_password_file), instance, state_dir)
+    for host, units in started.items():
+        click.echo(f"{host}: started {', '.join(units)}")

@@ -1,0 +1,1 @@
+../../roles/dirac_db_migrate/filter_plugins/migrate_report.py
