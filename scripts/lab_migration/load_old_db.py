@@ -14,12 +14,12 @@ import sys
 import time
 from typing import Any
 
-from dirac_core.catalog.catalog import FileCatalog
-from dirac_core.db.accountingdb import AccountingDB
 from sqlalchemy import Engine, create_engine, text
 
 from dirac_core.auth.caller import Caller
+from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.db import jobdb
+from dirac_core.db.accountingdb import AccountingDB
 
 # The lab's value (inventories/lab/group_vars/all/migration.yml), not a secret.
 PASSWORD = "lab-migrator-not-secret"  # noqa: S105
