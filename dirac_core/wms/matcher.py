@@ -73,27 +73,26 @@ class Matcher:
             if claimed is None:
                 return None
             job_id, tq_id = claimed
+            change = StatusChange(job_id, states.WAITING, states.MATCHED, "Assigned", site=resource.site or None)
             try:
-                self.jobdb.apply_status_changes(
-                    [StatusChange(job_id, states.WAITING, states.MATCHED, "Assigned", site=resource.site or None)]
-                )
+                # Waiting -> Matched and the job's owner and JDL: one JobDB transaction.
+                job = self.jobdb.change_and_read(change, ["Owner", "OwnerGroup", "VO", "JobType"], with_jdl=True)
             except Conflict:
                 continue  # killed or deleted after it was queued: it is out of the queue now, try the next
             break
         else:
             return None
         self.loggingdb.add_records([LoggingRecord(job_id, states.MATCHED, "Assigned", source="Matcher")])
-        attributes = self.jobdb.get_attributes([job_id], ["Owner", "OwnerGroup", "VO", "JobType"])[job_id]
         pilot_id = self.pilotdb.record_match(
-            pilot_reference, job_id, tq_id, resource.site, str(attributes["VO"]), resource.grid_ce
+            pilot_reference, job_id, tq_id, resource.site, str(job["VO"]), resource.grid_ce
         )
         return {
             "JobID": job_id,
-            "JDL": self.jobdb.get_jdl(job_id) or "",
-            "Owner": attributes["Owner"],
-            "Group": attributes["OwnerGroup"],
-            "VO": attributes["VO"],
-            "JobType": attributes["JobType"],
+            "JDL": job["JDL"],
+            "Owner": job["Owner"],
+            "Group": job["OwnerGroup"],
+            "VO": job["VO"],
+            "JobType": job["JobType"],
             "PilotID": pilot_id,
             "TaskQueueID": tq_id,
         }
