@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
@@ -96,8 +97,7 @@ class JobLoggingDB(BaseDB):
             try:
                 with self.engine.begin() as conn:
                     if len(records) == 1 and not new_jobs:
-                        # One record (a status step): SeqNum computed by the INSERT itself, no SELECT first.
-                        conn.execute(self._append_one(records[0], now))
+                        self.append(conn, records[0], attempts=1)
                         return
                     job_ids = sorted({record.job_id for record in records})
                     last: dict[int, int] = {}
@@ -115,6 +115,19 @@ class JobLoggingDB(BaseDB):
                         last[record.job_id] = seq
                         rows.append(_row(record, seq, now))
                     conn.execute(insert(LoggingInfo), rows)
+                return
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+
+    def append(self, conn: Connection, record: LoggingRecord, attempts: int = 5) -> None:
+        """One record inside the caller's transaction (a status step): its SeqNum is computed by the INSERT
+        itself, no SELECT first. A duplicate SeqNum (a concurrent writer) fails only that statement on
+        MariaDB and SQLite, so it is simply run again."""
+        statement = self._append_one(record, datetime.now(UTC))
+        for attempt in range(attempts):
+            try:
+                conn.execute(statement)
                 return
             except IntegrityError:
                 if attempt == attempts - 1:

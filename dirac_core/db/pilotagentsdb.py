@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -84,18 +85,30 @@ class PilotAgentsDB(BaseDB):
         # jobs, and its row is found by the UPDATE itself (no SELECT) until it is gone.
         self._pilot_ids: dict[str, int] = {}
 
-    def record_match(self, pilot_reference: str, job_id: int, tq_id: int, site: str, vo: str, grid_ce: str = "") -> int:
-        """Record that `pilot_reference` took `job_id` (registering the pilot if needed); returns its PilotID."""
+    def record_match(
+        self,
+        pilot_reference: str,
+        job_id: int,
+        tq_id: int,
+        site: str,
+        vo: str,
+        grid_ce: str = "",
+        conn: Connection | None = None,
+    ) -> int:
+        """Record that `pilot_reference` took `job_id` (registering the pilot if needed); returns its PilotID.
+
+        In its own transaction, or in the caller's `conn` (the Matcher's, when the DBs share a database).
+        """
         now = utcnow()
-        with self.engine.begin() as conn:
+        with nullcontext(conn) if conn is not None else self.engine.begin() as active:
             pilot_id = self._pilot_ids.get(pilot_reference)
-            if pilot_id is None or not self._set_current_job(conn, pilot_id, pilot_reference, job_id, tq_id, now):
-                pilot_id = conn.execute(
+            if pilot_id is None or not self._set_current_job(active, pilot_id, pilot_reference, job_id, tq_id, now):
+                pilot_id = active.execute(
                     select(PilotAgents.c.PilotID).where(PilotAgents.c.PilotJobReference == pilot_reference)
                 ).scalar()
                 if pilot_id is None:
                     pilot_id = inserted_id(
-                        conn.execute(
+                        active.execute(
                             insert(PilotAgents).values(
                                 PilotJobReference=pilot_reference[:255],
                                 DestinationSite=grid_ce[:128] or "NotAssigned",
@@ -107,8 +120,8 @@ class PilotAgentsDB(BaseDB):
                             )
                         )
                     )
-                self._set_current_job(conn, int(pilot_id), pilot_reference, job_id, tq_id, now)
-            conn.execute(insert(JobToPilotMapping).values(PilotID=pilot_id, JobID=job_id, StartTime=now))
+                self._set_current_job(active, int(pilot_id), pilot_reference, job_id, tq_id, now)
+            active.execute(insert(JobToPilotMapping).values(PilotID=pilot_id, JobID=job_id, StartTime=now))
         self._pilot_ids[pilot_reference] = int(pilot_id)
         return int(pilot_id)
 

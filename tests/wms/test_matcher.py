@@ -143,6 +143,8 @@ def test_a_match_costs_few_round_trips(wms: WMS) -> None:
             event.remove(engine.pool, "checkout", checkout)
     print(f"one match on {wms.backend}: {dict(counts)}")
     # TaskQueueDB: best priorities + lock + delete; JobDB: update + read; JobLoggingDB: one INSERT ... SELECT;
-    # PilotAgentsDB: update + mapping insert. One connection and one commit per database.
+    # PilotAgentsDB: update + mapping insert. One connection and one commit per database; the fixture's
+    # MariaDB holds every WMS DB in one database, so status, logging and pilot share one transaction.
     assert counts["statements"] <= 8, counts
-    assert counts["checkouts"] <= 4 and counts["commits"] <= 4, counts
+    transactions = 2 if wms.backend != "sqlite" else 4
+    assert counts["checkouts"] <= transactions and counts["commits"] <= transactions, counts
