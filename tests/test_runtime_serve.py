@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dirac_core.client.http import MULTIPART_THRESHOLD, rpc_form
 from dirac_core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from tests.support.instance import LocalInstance, running_instance
 
@@ -73,6 +74,34 @@ def test_tornado_client_form_post(instance: LocalInstance) -> None:
         reply = http.post(instance.url(NAME), data=form, headers=headers)
     assert reply.status_code == 200
     assert reply.json() == {"OK": True, "Value": {"1": {"Status": "Waiting"}, "2": {"Status": "Waiting"}}}
+
+
+def test_large_rpc_args_go_multipart_and_round_trip(instance: LocalInstance) -> None:
+    """Args above MULTIPART_THRESHOLD are posted as multipart/form-data; the reply is the same."""
+    small = rpc_form("getJobsStatus", [[1, 2]])
+    assert "files" not in small and small["data"]["method"] == "getJobsStatus"
+    value = {f"/vo/data/file{n:06d}": {"Size": n, "SE": "SE-A", "Note": 'é/+&%="x'} for n in range(3000)}
+    large = rpc_form("slowEcho", [value, 0])
+    assert large["files"]["args"][0] is None and len(large["files"]["args"][1]) > MULTIPART_THRESHOLD
+    with instance.client(NAME, user="alice") as client:
+        assert client.rpc("slowEcho", value, 0) == value
+        # Same call as DIRAC's servers accept it from any HTTP client: a multipart form with plain fields.
+        headers = {"Authorization": f"Bearer {instance.token('alice')}"}
+        with instance.http() as http:
+            reply = http.post(
+                instance.url(NAME),
+                files={"method": (None, b"getJobsStatus"), "args": (None, json.dumps([[7]]).encode())},
+                headers=headers,
+            )
+            assert reply.status_code == 200 and reply.json()["Value"] == {"7": {"Status": "Waiting"}}
+            # args sent as a file upload (with a filename) is refused before the call
+            reply = http.post(
+                instance.url(NAME),
+                data={"method": "getJobsStatus"},
+                files={"args": ("a.json", b"[[7]]")},
+                headers=headers,
+            )
+            assert reply.status_code == 400 and "not a file" in reply.json()["Message"]
 
 
 def test_tornado_client_form_post_with_host_certificate(instance: LocalInstance) -> None:

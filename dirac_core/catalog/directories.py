@@ -11,7 +11,7 @@ from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog import sql
 from dirac_core.catalog.metadata import dir_meta_tables
-from dirac_core.catalog.permissions import READ, WRITE, allowed, mode_string
+from dirac_core.catalog.permissions import WRITE, allowed, mode_string
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
@@ -58,31 +58,28 @@ class Directories:
             found = self.store.dir_ids(conn, good.values())
         return bulk({raw: path in found for raw, path in good.items()}, failed)
 
-    def _readable(self, caller: Caller, uid_gid: tuple[int, int] | None, row: Any) -> bool:
-        if self.store.global_read or uid_gid is None:
-            return True
-        return allowed(caller, row.owner, uid_gid[0], uid_gid[1], READ)
-
     def list_dir(self, caller: Caller, paths: Iterable[str], verbose: bool = False) -> Result:
         """listDirectory: per path ``{"Files": {lfn: {"MetaData": ...}}, "SubDirs": {path: ...}, "Links": {}}``."""
         items = list(paths)
         self.store.check_bulk(len(items), "directories")
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
-        ids = None if self.store.global_read else self.store.caller_ids(caller)
         if "/" in good.values():  # a new catalog lists an empty root rather than "no such directory"
             with self.store.engine.begin() as conn:
                 self.store.ensure_root(conn)
         with self.store.engine.connect() as conn:
             rows = self.store.dir_rows(conn, good.values())
+            denied = self.store.read_denied(conn, caller, rows)
             for raw, path in good.items():
                 row = rows.get(path)
                 if row is None:
                     failed[raw] = f"{NO_SUCH}: directory {path}"
-                elif not self._readable(caller, ids, row):
-                    failed[raw] = f"Permission denied: {caller.username} may not read {path}"
+                elif path in denied:
+                    failed[raw] = denied[path]
                 else:
                     successful[raw] = self._listing(conn, row.dir_id, path)
+        if denied and all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
 
     def _listing(self, conn: Any, dir_id: int, path: str) -> dict[str, Any]:
@@ -133,8 +130,10 @@ class Directories:
             "Type": "File",
         }
 
-    def size(self, _caller: Caller, paths: Iterable[str]) -> Result:
-        """getDirectorySize: logical files/size of the whole subtree, and per SE (PhysicalSize)."""
+    def size(self, caller: Caller, paths: Iterable[str]) -> Result:
+        """getDirectorySize: logical files/size of the whole subtree, and per SE (PhysicalSize).
+
+        Needs read access to the directory asked for (per item; 403 when every item is refused)."""
         items = list(paths)
         self.store.check_bulk(len(items), "directories")
         good, failed = lfn.check_many(items)
@@ -142,9 +141,13 @@ class Directories:
         c, f, r = FC_DirectoryClosure, FC_Files, FC_Replicas
         with self.store.engine.connect() as conn:
             ids = self.store.dir_ids(conn, good.values())
+            denied = self.store.read_denied(conn, caller, good.values())
             for raw, path in good.items():
                 if path not in ids:
                     failed[raw] = f"{NO_SUCH}: directory {path}"
+                    continue
+                if path in denied:
+                    failed[raw] = denied[path]
                     continue
                 under = c.c.ParentID == ids[path]
                 files, total = conn.execute(
@@ -175,6 +178,8 @@ class Directories:
                         "TotalSize": sum(v["Size"] for v in physical.values()),
                     },
                 }
+        if denied and all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
 
     def remove(self, caller: Caller, paths: Iterable[str]) -> Result:

@@ -250,14 +250,21 @@ class Files:
         return bulk(successful, failed)
 
     # ------------------------------------------------------------------------------- queries
-    def metadata(self, _caller: Caller, lfns: Iterable[str]) -> Result:
-        """getFileMetadata: Size, Checksum, GUID, Owner, OwnerGroup, Mode, Status, dates."""
+    def metadata(self, caller: Caller, lfns: Iterable[str]) -> Result:
+        """getFileMetadata: Size, Checksum, GUID, Owner, OwnerGroup, Mode, Status, dates.
+
+        Files in directories the caller may not read fail per item (403 when all of them do)."""
         items = list(lfns)
         self.store.check_bulk(len(items), "files")
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
         f, i = FC_Files, FC_FileInfo
         with self.store.engine.connect() as conn:
+            denied = self.store.read_denied(conn, caller, {lfn.parent(path) for path in good.values()})
+            for raw, path in list(good.items()):
+                if lfn.parent(path) in denied:
+                    failed[raw] = denied[lfn.parent(path)]
+                    del good[raw]
             found = self.store.find_files(conn, good.values())
             by_id: dict[int, dict[str, Any]] = {}
             ids = [row.file_id for row in found.values()]
@@ -287,6 +294,8 @@ class Files:
                 successful[raw] = by_id[found[path].file_id]
             else:
                 failed[raw] = f"{NO_SUCH}: {path}"
+        if denied and all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
 
     def is_file(self, _caller: Caller, lfns: Iterable[str]) -> Result:

@@ -254,8 +254,10 @@ class Metadata:
                     table = meta_value_table(str(name), meta_type, file_meta=kind == FILE)
                     conn.execute(delete(table).where(table.c[key] == target))
 
-    def get(self, _caller: Caller, path: str) -> dict[str, Any]:
-        """getDirectoryUserMetadata / getFileUserMetadata: own values plus those inherited from directories."""
+    def get(self, caller: Caller, path: str) -> dict[str, Any]:
+        """getDirectoryUserMetadata / getFileUserMetadata: own values plus those inherited from directories.
+
+        Needs read access to the directory (of the file)."""
         path = lfn.check_path(path)
         known = self.fields()
         result: dict[str, Any] = {}
@@ -265,11 +267,15 @@ class Metadata:
             file_id = None
             if path in dir_ids:
                 dir_id = dir_ids[path]
+                denied = self.store.read_denied(conn, caller, [path])
             else:
                 found = self.store.find_files(conn, [path])
                 if path not in found:
                     raise NotFound(f"{NO_SUCH}: {path}")
                 file_id, dir_id = found[path].file_id, found[path].dir_id
+                denied = self.store.read_denied(conn, caller, [lfn.parent(path)])
+            if denied:
+                raise Forbidden(next(iter(denied.values())))
             for name, meta_type in known["DirectoryMetaFields"].items():
                 table = meta_value_table(name, meta_type, file_meta=False)
                 row = conn.execute(
@@ -286,8 +292,10 @@ class Metadata:
         return result
 
     # ------------------------------------------------------------------------------- queries
-    def find(self, _caller: Caller, query: str | Mapping[str, Any], path: str = "/") -> list[str]:
+    def find(self, caller: Caller, query: str | Mapping[str, Any], path: str = "/") -> list[str]:
         """findFilesByMetadata: LFNs under `path` matching `query` (string or DIRAC metaDict), sorted.
+
+        Without GlobalReadAccess, hits in directories the caller may not read are left out.
 
         A condition or an AND of conditions (the usual query) is one SQL join returning the LFNs;
         OR branches are evaluated to FileID sets that are united (and intersected for ANDs above them).
@@ -307,9 +315,11 @@ class Metadata:
                     joined[0].join(d, d.c.DirID == FC_Files.c.DirID)
                 )
                 rows = conn.execute(query_names.where(*joined[1]))
-                return sorted(lfn.child_prefix(head) + name for head, name in rows)
-            file_ids = self._eval(conn, node, root)
-            return sorted(self._names(conn, sorted(file_ids)))
+                hits = [lfn.child_prefix(head) + name for head, name in rows]
+            else:
+                hits = self._names(conn, sorted(self._eval(conn, node, root)))
+            denied = self.store.read_denied(conn, caller, {lfn.parent(hit) for hit in hits})
+        return sorted(hit for hit in hits if lfn.parent(hit) not in denied)
 
     def _joined(self, conditions: Sequence[Condition], root: int | None) -> tuple[Any, list[ColumnElement[bool]]]:
         """FC_Files joined with one value table per condition (directory fields through the closure),

@@ -27,8 +27,10 @@ class Replicas:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
 
-    def get(self, _caller: Caller, lfns: Iterable[str], all_status: bool = False) -> Result:
-        """getReplicas: ``{"Successful": {lfn: {SE: PFN}}, "Failed": {lfn: reason}}``."""
+    def get(self, caller: Caller, lfns: Iterable[str], all_status: bool = False) -> Result:
+        """getReplicas: ``{"Successful": {lfn: {SE: PFN}}, "Failed": {lfn: reason}}``.
+
+        LFNs in directories the caller may not read fail per item (403 when all of them do)."""
         items = list(lfns)
         self.store.check_bulk(len(items), "LFNs")
         good, failed = lfn.check_many(items)
@@ -43,6 +45,9 @@ class Replicas:
         )
         se_name = self.store.se_name
         with self.store.engine.connect() as conn:
+            denied = self.store.read_denied(conn, caller, by_dir)
+            for head in denied:
+                del by_dir[head]
             dir_ids = self.store.dir_ids(conn, by_dir)
             names_of = {dir_ids[head]: by_dir[head] for head in by_dir if head in dir_ids}
             lists = {dir_id: list(names) for dir_id, names in names_of.items()}
@@ -56,7 +61,9 @@ class Replicas:
             if path in found:
                 successful[raw] = found[path]
             else:
-                failed[raw] = NO_SUCH
+                failed[raw] = denied.get(lfn.parent(path), NO_SUCH)
+        if denied and all_failed_forbidden(failed, len(items)):
+            raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
 
     def add(self, caller: Caller, replicas: Mapping[str, Any]) -> Result:

@@ -19,7 +19,16 @@ from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog import sql
 from dirac_core.catalog.hooks import NullRecorder, OperationRecorder
-from dirac_core.catalog.permissions import DEFAULT_UMASK, DIR_MODE, WRITE, Owner, UmaskPolicy, allowed, is_admin
+from dirac_core.catalog.permissions import (
+    DEFAULT_UMASK,
+    DIR_MODE,
+    READ,
+    WRITE,
+    Owner,
+    UmaskPolicy,
+    allowed,
+    is_admin,
+)
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,
@@ -358,6 +367,25 @@ class CatalogStore:
                 path = lfn.child_prefix(heads[dir_id]) + name
                 found[path] = FileRow(int(file_id), int(dir_id), path, int(size), int(uid), int(gid), status)
         return found
+
+    def read_denied(self, conn: Connection, caller: Caller, directories: Iterable[str]) -> dict[str, str]:
+        """directory -> reason, for each existing directory of `directories` the caller may not read.
+
+        Reading an entry (listing, replicas, metadata, sizes, query hits) needs the read bit of its
+        directory. Empty with GlobalReadAccess (DIRAC's default) or for catalog administrators, without
+        touching the DB, so the hot read paths pay nothing for it.
+        """
+        if self.global_read or is_admin(caller):
+            return {}
+        rows = self.dir_rows(conn, directories)
+        if not rows:
+            return {}
+        uid, gid = self.caller_ids(caller)
+        return {
+            path: f"Permission denied: {caller.username} may not read {path}"
+            for path, row in rows.items()
+            if not allowed(caller, row.owner, uid, gid, READ)
+        }
 
     def may_write(self, caller: Caller, rows: dict[str, DirRow], paths: Iterable[str]) -> dict[str, str]:
         """path -> reason for every path whose directory (in `rows`) the caller may not write."""

@@ -11,13 +11,23 @@ from rich.table import Table
 from dirac_core.cli.common import cfg_option, load_config
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import database_section
-from dirac_core.db.registry import DatabaseSpec, all_databases, get_database
-from dirac_core.errors import ConfigError
+from dirac_core.db.registry import DatabaseSpec
+from dirac_core.errors import ConfigError, NotFound
 
 
 def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[DatabaseSpec, str]]:
-    """(spec, CS section) of the named DBs, or of every registered DB configured in the CS."""
-    chosen = [get_database(name) for name in names] if names else list(all_databases().values())
+    """(spec, CS section) of the named DBs, or of every DB configured in the CS: the registered ones and
+    the copies component instances name with ``Database`` (e.g. EiscatFileCatalogDB, see db.configured)."""
+    from dirac_core.db.configured import known_databases
+
+    specs = known_databases(config)
+    for name in names:
+        if name not in specs:
+            raise NotFound(
+                f"unknown database {name!r}: known databases are {', '.join(sorted(specs))}; a catalog's own DB "
+                "is known once a Services/<Name> section with Module = FileCatalog sets Database = " + name
+            )
+    chosen = [specs[name] for name in names] if names else list(specs.values())
     out: list[tuple[DatabaseSpec, str]] = []
     for spec in chosen:
         try:

@@ -26,6 +26,21 @@ from dirac_core.errors import (
     error_for_status,
 )
 
+# Above this many bytes of JEncoded args an RPC call goes as multipart/form-data: urlencoding a
+# 2 MB JSON list percent-escapes most bytes (a ~0.3 s per-byte quote on the client plus the unquote on
+# the server per 10k catalog entries); a multipart part carries the JSON as it is. DIRAC's Tornado
+# servers and ours read both forms.
+MULTIPART_THRESHOLD = 64 * 1024
+
+
+def rpc_form(method: str, args: list[Any], threshold: int = MULTIPART_THRESHOLD) -> dict[str, Any]:
+    """httpx keyword arguments of one RPC POST: ``data`` (urlencoded) or ``data`` + ``files`` (multipart)."""
+    encoded = jencode.encode(args)
+    if len(encoded) <= threshold:
+        return {"data": {"method": method, "args": encoded}}
+    # A part without filename is a plain form field on the server (a str, not an upload).
+    return {"data": {"method": method}, "files": {"args": (None, encoded.encode())}}
+
 
 def make_ssl_context(cert: tuple[str, str] | None = None, ca_bundle: str | None = None) -> ssl.SSLContext:
     """Client TLS context: verify the server against `ca_bundle` (else the system CAs), present `cert`."""
@@ -74,8 +89,7 @@ class ServiceClient:
     # -- DIRAC RPC ---------------------------------------------------------------------------
     def rpc(self, method: str, *args: Any) -> Any:
         """Call `method` with positional args; returns ``Value`` of the reply or raises."""
-        data = {"method": method, "args": jencode.encode(list(args))}
-        response = self._send("POST", self.url, data=data)
+        response = self._send("POST", self.url, **rpc_form(method, list(args)))
         try:
             reply = jencode.decode(response.content)
         except DiracError:

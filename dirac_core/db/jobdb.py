@@ -7,6 +7,7 @@ for a kill, for audit) and the ``OwnerStatus`` index that the per-owner monitori
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -423,6 +424,28 @@ class JobDB(BaseDB):
         else:
             with self.engine.begin() as own:
                 run(own)
+
+    def change_and_read(
+        self, change: StatusChange, names: Sequence[str], with_jdl: bool = False, conn: Connection | None = None
+    ) -> dict[str, Any]:
+        """Apply one status change and read the job's attributes `names` (and ``JDL``) in one transaction
+        (its own, or the caller's `conn`).
+
+        The Matcher's Waiting -> Matched step: one connection and commit instead of three. Conflict
+        (nothing applied) when the job is no longer in ``change.expected``.
+        """
+        names = check_attributes(names)
+        columns = [Jobs.c[name] for name in names]
+        query = select(*columns, *([JobJDLs.c.JDL] if with_jdl else []))
+        if with_jdl:
+            query = query.select_from(Jobs.outerjoin(JobJDLs, JobJDLs.c.JobID == Jobs.c.JobID))
+        with nullcontext(conn) if conn is not None else self.engine.begin() as active:
+            self.apply_status_changes([change], active)
+            row = active.execute(query.where(Jobs.c.JobID == change.job_id)).one()
+        out = {name: row[index] for index, name in enumerate(names)}
+        if with_jdl:
+            out["JDL"] = "" if row[-1] is None else str(row[-1])
+        return out
 
     def set_application_status(self, job_id: int, application_status: str) -> None:
         with self.engine.begin() as conn:

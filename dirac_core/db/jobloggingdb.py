@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -22,9 +23,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 
 from dirac_core.db.base import BaseDB
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, utcnow
@@ -62,6 +66,22 @@ class LoggingRecord:
     date: datetime | None = None
 
 
+def _row(record: LoggingRecord, seq: int, now: datetime) -> dict[str, Any]:
+    when = record.date or now
+    # Naive datetimes are UTC, as everywhere in DIRAC.
+    stamp = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return {
+        "JobID": record.job_id,
+        "SeqNum": seq,
+        "Status": record.status[:32],
+        "MinorStatus": record.minor_status[:128],
+        "ApplicationStatus": record.application_status[:255],
+        "StatusTime": stamp.replace(tzinfo=None, microsecond=0),
+        "StatusTimeOrder": Decimal(f"{stamp.timestamp() - MAGIC_EPOC_NUMBER:.3f}"),
+        "StatusSource": record.source[:32],
+    }
+
+
 class JobLoggingDB(BaseDB):
     metadata = metadata
 
@@ -76,6 +96,9 @@ class JobLoggingDB(BaseDB):
         for attempt in range(attempts):
             try:
                 with self.engine.begin() as conn:
+                    if len(records) == 1 and not new_jobs:
+                        self.append(conn, records[0], attempts=1)
+                        return
                     job_ids = sorted({record.job_id for record in records})
                     last: dict[int, int] = {}
                     for chunk in [] if new_jobs else _chunks(job_ids):
@@ -90,26 +113,36 @@ class JobLoggingDB(BaseDB):
                     for record in records:
                         seq = int(last.get(record.job_id) or 0) + 1
                         last[record.job_id] = seq
-                        when = record.date or now
-                        # Naive datetimes are UTC, as everywhere in DIRAC.
-                        stamp = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-                        rows.append(
-                            {
-                                "JobID": record.job_id,
-                                "SeqNum": seq,
-                                "Status": record.status[:32],
-                                "MinorStatus": record.minor_status[:128],
-                                "ApplicationStatus": record.application_status[:255],
-                                "StatusTime": stamp.replace(tzinfo=None, microsecond=0),
-                                "StatusTimeOrder": Decimal(f"{stamp.timestamp() - MAGIC_EPOC_NUMBER:.3f}"),
-                                "StatusSource": record.source[:32],
-                            }
-                        )
+                        rows.append(_row(record, seq, now))
                     conn.execute(insert(LoggingInfo), rows)
                 return
             except IntegrityError:
                 if attempt == attempts - 1:
                     raise
+
+    def append(self, conn: Connection, record: LoggingRecord, attempts: int = 5) -> None:
+        """One record inside the caller's transaction (a status step): its SeqNum is computed by the INSERT
+        itself, no SELECT first. A duplicate SeqNum (a concurrent writer) fails only that statement on
+        MariaDB and SQLite, so it is simply run again."""
+        statement = self._append_one(record, datetime.now(UTC))
+        for attempt in range(attempts):
+            try:
+                conn.execute(statement)
+                return
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+
+    @staticmethod
+    def _append_one(record: LoggingRecord, now: datetime) -> Insert:
+        """``INSERT INTO LoggingInfo SELECT <record>, MAX(SeqNum) + 1 ... WHERE JobID = <job>``."""
+        row = _row(record, 0, now)
+        next_seq = func.coalesce(func.max(LoggingInfo.c.SeqNum), 0) + 1
+        values = [
+            next_seq if name == "SeqNum" else literal(value, LoggingInfo.c[name].type) for name, value in row.items()
+        ]
+        source = select(*values).where(LoggingInfo.c.JobID == record.job_id)
+        return insert(LoggingInfo).from_select(list(row), source)
 
     def get_logging_info(self, job_id: int) -> list[dict[str, str]]:
         """History in order, with DIRAC's 'idem' resolved to the previous value (getJobLoggingInfo)."""

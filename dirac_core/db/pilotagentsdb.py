@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
+    Engine,
     Float,
     Index,
     MetaData,
@@ -75,40 +79,68 @@ PilotOutput = Table(
 class PilotAgentsDB(BaseDB):
     metadata = metadata
 
-    def record_match(self, pilot_reference: str, job_id: int, tq_id: int, site: str, vo: str, grid_ce: str = "") -> int:
-        """Record that `pilot_reference` took `job_id` (registering the pilot if needed); returns its PilotID."""
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # PilotJobReference -> PilotID of the pilots this process has matched: a pilot asks for many
+        # jobs, and its row is found by the UPDATE itself (no SELECT) until it is gone.
+        self._pilot_ids: dict[str, int] = {}
+
+    def record_match(
+        self,
+        pilot_reference: str,
+        job_id: int,
+        tq_id: int,
+        site: str,
+        vo: str,
+        grid_ce: str = "",
+        conn: Connection | None = None,
+    ) -> int:
+        """Record that `pilot_reference` took `job_id` (registering the pilot if needed); returns its PilotID.
+
+        In its own transaction, or in the caller's `conn` (the Matcher's, when the DBs share a database).
+        """
         now = utcnow()
-        with self.engine.begin() as conn:
-            pilot_id = conn.execute(
-                select(PilotAgents.c.PilotID).where(PilotAgents.c.PilotJobReference == pilot_reference)
-            ).scalar()
-            if pilot_id is None:
-                pilot_id = inserted_id(
-                    conn.execute(
-                        insert(PilotAgents).values(
-                            PilotJobReference=pilot_reference[:255],
-                            DestinationSite=grid_ce[:128] or "NotAssigned",
-                            GridSite=site[:128] or "Unknown",
-                            VO=vo[:128] or "Unknown",
-                            GridType="DIRAC",
-                            SubmissionTime=now,
-                            Status="Running",
+        with nullcontext(conn) if conn is not None else self.engine.begin() as active:
+            pilot_id = self._pilot_ids.get(pilot_reference)
+            if pilot_id is None or not self._set_current_job(active, pilot_id, pilot_reference, job_id, tq_id, now):
+                pilot_id = active.execute(
+                    select(PilotAgents.c.PilotID).where(PilotAgents.c.PilotJobReference == pilot_reference)
+                ).scalar()
+                if pilot_id is None:
+                    pilot_id = inserted_id(
+                        active.execute(
+                            insert(PilotAgents).values(
+                                PilotJobReference=pilot_reference[:255],
+                                DestinationSite=grid_ce[:128] or "NotAssigned",
+                                GridSite=site[:128] or "Unknown",
+                                VO=vo[:128] or "Unknown",
+                                GridType="DIRAC",
+                                SubmissionTime=now,
+                                Status="Running",
+                            )
                         )
                     )
-                )
-            conn.execute(
-                update(PilotAgents)
-                .where(PilotAgents.c.PilotID == pilot_id)
-                .values(
-                    CurrentJobID=job_id,
-                    InitialJobID=case((PilotAgents.c.InitialJobID == 0, job_id), else_=PilotAgents.c.InitialJobID),
-                    TaskQueueID=tq_id,
-                    LastUpdateTime=now,
-                    Status="Running",
-                )
-            )
-            conn.execute(insert(JobToPilotMapping).values(PilotID=pilot_id, JobID=job_id, StartTime=now))
+                self._set_current_job(active, int(pilot_id), pilot_reference, job_id, tq_id, now)
+            active.execute(insert(JobToPilotMapping).values(PilotID=pilot_id, JobID=job_id, StartTime=now))
+        self._pilot_ids[pilot_reference] = int(pilot_id)
         return int(pilot_id)
+
+    def _set_current_job(
+        self, conn: Connection, pilot_id: int, reference: str, job_id: int, tq_id: int, now: datetime
+    ) -> bool:
+        """Point the pilot at its new job; False when no such pilot row (deleted meanwhile)."""
+        result = conn.execute(
+            update(PilotAgents)
+            .where(PilotAgents.c.PilotID == pilot_id, PilotAgents.c.PilotJobReference == reference[:255])
+            .values(
+                CurrentJobID=job_id,
+                InitialJobID=case((PilotAgents.c.InitialJobID == 0, job_id), else_=PilotAgents.c.InitialJobID),
+                TaskQueueID=tq_id,
+                LastUpdateTime=now,
+                Status="Running",
+            )
+        )
+        return bool(result.rowcount)
 
     def pilots_for_job(self, job_id: int) -> list[dict[str, Any]]:
         stmt = (

@@ -287,57 +287,47 @@ class TaskQueueDB(BaseDB):
             conds.append(tq.c.OwnerGroup.in_(list(resource.owner_groups)))
         return conds
 
-    def match_and_claim(self, resource: ResourceDescription, candidates: int = 20) -> tuple[int, int] | None:
+    def match_and_claim(self, resource: ResourceDescription) -> tuple[int, int] | None:
         """Take the highest-priority job matching `resource` out of the queues; (JobID, TQId) or None.
 
-        Highest RealPriority first, then the oldest job. Candidates are read without locks, then
-        claimed one by one; a row another matcher holds or already took is skipped, so concurrent
-        pilots never get the same job.
+        Highest RealPriority first, then the oldest job. One transaction per attempt on one pooled
+        connection: one SELECT for the matching task queues with the best priority of each (an index
+        probe per queue), then per top queue the oldest job at that priority read in TaskPriorityIndex
+        order and locked with ``FOR UPDATE SKIP LOCKED`` (a row another matcher holds is skipped, so
+        concurrent pilots never get the same job), then the DELETE of the chosen one.
         """
         for _round in range(3):
-            found = self._candidates(resource, candidates)
-            if not found:
-                return None
-            for job_id, tq_id in found:
-                if self._claim(job_id):
-                    return job_id, tq_id
+            with self.engine.begin() as conn:
+                best = self._best_priorities(conn, resource)
+                if not best:
+                    return None
+                top = max(best.values())
+                picked = sorted(
+                    found
+                    for tq_id in sorted(tq for tq, priority in best.items() if priority == top)
+                    if (found := self._first_job(conn, tq_id, top)) is not None
+                )
+                for job_id, tq_id in picked:
+                    # SQLite has no row locks (writers are serialised): the DELETE is the compare-and-set.
+                    if conn.execute(delete(tq_Jobs).where(tq_Jobs.c.JobId == job_id)).rowcount == 1:
+                        return job_id, tq_id
         return None
 
-    def _candidates(self, resource: ResourceDescription, limit: int) -> list[tuple[int, int]]:
-        """The best (JobID, TQId) pairs without sorting the queued jobs: the matching task queues, the
-        best priority of each (one index probe per queue, all in one statement), then the oldest jobs at
-        the overall best priority, read in TaskPriorityIndex order."""
-        matching = select(tq_TaskQueues.c.TQId).where(and_(*self._match_conditions(resource)))
-        with self.engine.connect() as conn:
-            tq_ids = sorted(int(row[0]) for row in conn.execute(matching))
-            best: dict[int, float] = {}
-            for start in range(0, len(tq_ids), 200):
-                chunk = tq_ids[start : start + 200]
-                probes = [
-                    select(func.max(tq_Jobs.c.RealPriority)).where(tq_Jobs.c.TQId == tq_id).scalar_subquery()
-                    for tq_id in chunk
-                ]
-                row = conn.execute(select(*probes)).one()
-                best.update({tq_id: value for tq_id, value in zip(chunk, row, strict=True) if value is not None})
-            if not best:
-                return []
-            top = max(best.values())
-            found: list[tuple[int, int]] = []
-            for tq_id in [tq for tq, priority in best.items() if priority == top][:limit]:
-                jobs = select(tq_Jobs.c.JobId).where(tq_Jobs.c.TQId == tq_id).order_by(tq_Jobs.c.JobId).limit(limit)
-                # Equality keeps the index order (no sort); RealPriority holds whole numbers (JDL Priority).
-                rows = conn.execute(jobs.where(tq_Jobs.c.RealPriority == top)).all()
-                if not rows:  # a fractional FLOAT that did not survive the round trip: compare with a margin
-                    rows = conn.execute(jobs.where(tq_Jobs.c.RealPriority >= top - 1e-3)).all()
-                found += [(int(row[0]), tq_id) for row in rows]
-        return sorted(found)[:limit]
+    def _best_priorities(self, conn: Connection, resource: ResourceDescription) -> dict[int, float]:
+        """TQId -> best RealPriority of its jobs, for the matching non-empty task queues (one statement)."""
+        best_job = (
+            select(func.max(tq_Jobs.c.RealPriority)).where(tq_Jobs.c.TQId == tq_TaskQueues.c.TQId).scalar_subquery()
+        )
+        query = select(tq_TaskQueues.c.TQId, best_job).where(and_(*self._match_conditions(resource)))
+        return {int(tq_id): value for tq_id, value in conn.execute(query) if value is not None}
 
-    def _claim(self, job_id: int) -> bool:
-        with self.engine.begin() as conn:
-            if self.is_mysql:
-                locked = conn.execute(
-                    select(tq_Jobs.c.JobId).where(tq_Jobs.c.JobId == job_id).with_for_update(skip_locked=True)
-                ).first()
-                if locked is None:
-                    return False
-            return conn.execute(delete(tq_Jobs).where(tq_Jobs.c.JobId == job_id)).rowcount == 1
+    def _first_job(self, conn: Connection, tq_id: int, top: float) -> tuple[int, int] | None:
+        """The oldest job of `tq_id` at priority `top` nobody else holds, locked on MariaDB."""
+        jobs = select(tq_Jobs.c.JobId).where(tq_Jobs.c.TQId == tq_id).order_by(tq_Jobs.c.JobId).limit(1)
+        if self.is_mysql:
+            jobs = jobs.with_for_update(skip_locked=True)
+        # Equality keeps the index order (no sort); RealPriority holds whole numbers (JDL Priority).
+        row = conn.execute(jobs.where(tq_Jobs.c.RealPriority == top)).first()
+        if row is None:  # a fractional FLOAT that did not survive the round trip: compare with a margin
+            row = conn.execute(jobs.where(tq_Jobs.c.RealPriority >= top - 1e-3)).first()
+        return None if row is None else (int(row[0]), tq_id)

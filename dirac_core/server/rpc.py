@@ -2,7 +2,10 @@
 
 What DIRAC's TornadoClient sends: ``method=<name>&args=<JEncoded list>`` (plus ``clientVO`` and
 ``clientSetup``, accepted and ignored, and ``extraCredentials``), credentials as a client
-certificate or ``Authorization: Bearer``. A TrustedHost may act for a user with
+certificate or ``Authorization: Bearer``. The form may be urlencoded (what TornadoClient sends)
+or ``multipart/form-data`` with plain (filename-less) fields, which our client uses for args above
+64 KiB: parsing a multipart part costs milliseconds where unquoting 2 MB of urlencoded JSON costs
+a fraction of a second. Either way the body counts against MaxRequestSize. A TrustedHost may act for a user with
 ``extraCredentials = [DN, group]`` (DIRAC's delegation). Replies are JEncoded S_OK/S_ERROR structures:
 
 * ``{"OK": true, "Value": ...}`` with HTTP 200;

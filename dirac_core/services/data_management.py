@@ -27,6 +27,7 @@ from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.permissions import config_umask
 from dirac_core.catalog.store import DEFAULT_MAX_BULK
+from dirac_core.db.configured import copy_spec
 from dirac_core.db.registry import DatabaseSpec, get_database
 from dirac_core.errors import ConfigError
 from dirac_core.server.component import Component, ComponentContext, RpcMethod
@@ -49,10 +50,7 @@ def _int_option(ctx: ComponentContext, name: str, default: int) -> int:
 
 def catalog_spec(db_name: str) -> DatabaseSpec:
     """The FileCatalogDB schema under another DBName (a second catalog's own database)."""
-    base = get_database(DEFAULT_DB)
-    if db_name == DEFAULT_DB:
-        return base
-    return DatabaseSpec(db_name, base.system, base.module, migrations=base.migrations_dir)
+    return copy_spec(get_database(DEFAULT_DB), db_name)
 
 
 def _recorder(ctx: ComponentContext) -> OperationRecorder | None:
@@ -69,7 +67,8 @@ def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
     db_name = ctx.option("Database", None) or DEFAULT_DB
     engine = ctx.engine(SYSTEM, db_name)
     if db_name != DEFAULT_DB:
-        # `dirac-core db init` knows FileCatalogDB; a second catalog's DB gets the same revisions here.
+        # `dirac-core db init EiscatFileCatalogDB` manages it (dirac_core.db.configured); creating or
+        # upgrading it here too keeps a catalog started without that step working, as before.
         from dirac_core.db import schema
 
         schema.init(catalog_spec(db_name), engine)

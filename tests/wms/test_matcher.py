@@ -109,3 +109,42 @@ def test_concurrent_pilots_never_get_the_same_job(wms: WMS) -> None:
     assert {s["Status"] for s in status.values()} == {"Matched"}
     mapped = [job for n in range(8) for job in wms.pilotdb.jobs_for_pilot(f"pilot-{n}")]
     assert sorted(mapped) == sorted(jobs)
+
+
+def test_a_match_costs_few_round_trips(wms: WMS) -> None:
+    """Round trips of one match, counted on the engines (statements, pool checkouts, commits)."""
+    from sqlalchemy import event
+
+    for _ in range(3):
+        _submit(wms)
+    wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-1"})  # pilot row created
+    counts = Counter[str]()
+
+    def statement(*_args: object) -> None:
+        counts["statements"] += 1
+
+    def checkout(*_args: object) -> None:
+        counts["checkouts"] += 1
+
+    def commit(*_args: object) -> None:
+        counts["commits"] += 1
+
+    engines = {id(e): e for e in (wms.jobdb.engine, wms.loggingdb.engine, wms.tqdb.engine, wms.pilotdb.engine)}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", commit)
+        event.listen(engine.pool, "checkout", checkout)
+    try:
+        assert wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-1"}) is not None
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", statement)
+            event.remove(engine, "commit", commit)
+            event.remove(engine.pool, "checkout", checkout)
+    print(f"one match on {wms.backend}: {dict(counts)}")
+    # TaskQueueDB: best priorities + lock + delete; JobDB: update + read; JobLoggingDB: one INSERT ... SELECT;
+    # PilotAgentsDB: update + mapping insert. One connection and one commit per database; the fixture's
+    # MariaDB holds every WMS DB in one database, so status, logging and pilot share one transaction.
+    assert counts["statements"] <= 8, counts
+    transactions = 2 if wms.backend != "sqlite" else 4
+    assert counts["checkouts"] <= transactions and counts["commits"] <= transactions, counts
