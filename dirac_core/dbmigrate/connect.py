@@ -48,6 +48,15 @@ def connect(endpoint: Endpoint, database: str | None = None, raw: bool = False, 
     cur = conn.cursor()
     # NO_AUTO_VALUE_ON_ZERO: a row whose AUTO_INCREMENT column is 0 keeps 0 (as mysqldump does).
     cur.execute("SET time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', SESSION group_concat_max_len = 1048576")
+    if not endpoint.log_bin:
+        try:
+            cur.execute("SET SESSION sql_log_bin = 0")
+        except MySQLdb.OperationalError as exc:
+            conn.close()
+            raise ConfigError(
+                f"{endpoint.describe()} refused SET sql_log_bin = 0 ({exc.args[-1]}): a replicate cutover loads "
+                "the target without binlog; grant the plan's target user BINLOG ADMIN (or SUPER)"
+            ) from exc
     cur.close()
     return conn
 

@@ -27,7 +27,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -492,6 +492,11 @@ def run_plan(
         {db.name: db.target_name for db in copies},
         plan.chunk_rows,
     )
+    if plan.cutover.mode == "replicate":
+        # The copy must not add GTIDs to the target's binlog: in a domain the source also carries
+        # (a rollback, where the new site replicated the old site's domain) they would be ahead of the
+        # snapshot and the target could not replicate from it (ERROR 1947, or 1236 on the source).
+        plan = replace(plan, target=replace(plan.target, log_bin=False))
     runner = Runner(plan, Path(state_dir), confirm=confirm, **({"progress": progress} if progress else {}))
     report: Any = None
 

@@ -41,6 +41,9 @@ class Endpoint:
     user: str = "root"
     password_file: Path | None = None
     socket: Path | None = None
+    # False: the engine's sessions write with sql_log_bin=0 (set by the replicate cutover on its
+    # target, so the copy adds no GTIDs that could collide with the replicated stream).
+    log_bin: bool = True
 
     def describe(self) -> str:
         where = f"socket {self.socket}" if self.socket else f"{self.host}:{self.port}"

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from dirac_core.dbmigrate import cutover
-from dirac_core.dbmigrate.replication import CONNECTION, replica_start_pos
+from dirac_core.dbmigrate.replication import CONNECTION, Endpoint, replica_start_pos
 from dirac_core.errors import Conflict
 from tests.support.mariadb_server import MariaDBServer
 
 from .cutover_support import Writer, snapshot_copy
-from .test_cutover import assert_switched, endpoint, populate, query
+from .helpers import run_cli, target_of, write_plan
+from .test_cutover import assert_switched, endpoint, populate, query, rows_of, secret_file
 
 pytestmark = pytest.mark.mariadb
 
@@ -126,3 +127,71 @@ def test_preflight_refuses_shared_gtid_domain(servers: tuple[MariaDBServer, Mari
         target.execute(f"SET GLOBAL gtid_domain_id = {TARGET_DOMAIN}")
     assert copied == []  # refused before the copy: nothing changed
     assert [r for r in query(target, "SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
+
+
+def cli_cutover(source: MariaDBServer, target: MariaDBServer, db: str, work: Path, *extra: str) -> str:
+    plan = write_plan(
+        work / "plan.yml",
+        target_of(source),
+        target_of(target),
+        [{"name": db, "strategy": "copy"}],
+        cutover={"mode": "replicate"},
+    )
+    done = run_cli("cutover", str(plan), "--quiet", "--state-dir", str(work / "state"), *extra, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cutover mode: replicate; freeze window: " in done.stdout
+    return done.stdout
+
+
+def test_engine_cutover_and_rollback_between_gtid_servers(
+    servers: tuple[MariaDBServer, MariaDBServer], tmp_path: Path
+) -> None:
+    """Old site → new site with the engine, then the rollback new site → old site, both strict GTID.
+
+    The new site's binlog carries the old site's domain (log_slave_updates): the rollback copy must
+    not add old-site GTIDs beyond that position, so the engine loads the target without binlog.
+    """
+    old, new = servers
+    db = f"gtidfix_{secrets.token_hex(3)}"
+    app = populate(old, db, rows=2000)
+    writer = Writer(app, db).start()
+    try:
+        time.sleep(0.3)
+        (tmp_path / "forward").mkdir()
+        cli_cutover(old, new, db, tmp_path / "forward")
+    finally:
+        writer.stop()
+    assert writer.errors == []
+    assert rows_of(new, db) == rows_of(old, db)
+    assert writer.committed <= {row[0] for row in rows_of(new, db)}
+    assert SOURCE_DOMAIN in {int(g.split("-")[0]) for g in str(query(new, "SELECT @@gtid_binlog_pos")[0][0]).split(",")}
+
+    # Services now write on the new site; then roll back to the old one (which still holds the old data).
+    # (the first writer's LFNs are renamed: the second writer starts its /vo/w/<n> names again at 1)
+    new.execute(f"UPDATE `{db}`.FC_Files SET LFN = CONCAT('/vo/fwd/', FileID) WHERE LFN LIKE '/vo/w/%'")
+    back = Writer(populate_app(new, db), db).start()
+    try:
+        time.sleep(0.5)
+        (tmp_path / "back").mkdir()
+        cli_cutover(new, old, db, tmp_path / "back", "--confirm")
+    finally:
+        back.stop()
+    assert back.errors == []
+    assert len(back.committed) > 20
+    assert rows_of(old, db) == rows_of(new, db)
+    assert back.committed <= {row[0] for row in rows_of(old, db)}
+    assert query(old, "SELECT @@read_only") == [(0,)]
+    assert query(old, "SELECT @@gtid_strict_mode") == [(1,)]
+    assert [r for r in query(old, "SHOW ALL SLAVES STATUS") if r[0] == CONNECTION] == []
+
+
+def populate_app(server: MariaDBServer, db: str) -> Endpoint:
+    """The service account on the new site (accounts are not part of the copy)."""
+    password = secrets.token_hex(8)
+    server.execute(
+        "SET GLOBAL read_only = OFF",
+        f"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '{password}'",
+        f"ALTER USER 'app'@'%' IDENTIFIED BY '{password}'",
+        f"GRANT ALL ON `{db}`.* TO 'app'@'%'",
+    )
+    return Endpoint("127.0.0.1", server.port, "app", secret_file(server, f"app-{db}.secret", password))
