@@ -143,8 +143,9 @@ def replica_start_pos(snapshot: str, target_binlog: str, target_label: str = "ta
         elif int(gtid.split("-")[2]) > int(start[domain].split("-")[2]):
             raise Conflict(
                 f"target {target_label} binlog holds GTID {gtid}, ahead of the source snapshot's {start[domain]} "
-                f"in replication domain {domain}: the target wrote in a domain the source uses; give every DB "
-                "server its own gtid_domain_id (dirac_mariadb sets it per host) and re-copy into the target"
+                f"in replication domain {domain}: the target wrote GTIDs in a domain the source carries (a copy "
+                "loaded with binlog on, or both servers sharing a gtid_domain_id); give every DB server its own "
+                "gtid_domain_id, load with sql_log_bin=0 (dirac-core db cutover does) and re-copy into the target"
             )
     return format_gtid_pos(start)
 

@@ -23,7 +23,7 @@ from tests.support.mariadb_server import MariaDBServer
 
 from .cutover_support import Writer, snapshot_copy
 from .helpers import run_cli, target_of, write_plan
-from .test_cutover import assert_switched, endpoint, populate, query, rows_of, secret_file
+from .test_cutover import assert_switched, endpoint, populate, private_server, query, rows_of, secret_file
 
 pytestmark = pytest.mark.mariadb
 
@@ -195,3 +195,30 @@ def populate_app(server: MariaDBServer, db: str) -> Endpoint:
         f"GRANT ALL ON `{db}`.* TO 'app'@'%'",
     )
     return Endpoint("127.0.0.1", server.port, "app", secret_file(server, f"app-{db}.secret", password))
+
+
+def test_frozen_fallback_into_gtid_target(servers: tuple[MariaDBServer, MariaDBServer], tmp_path: Path) -> None:
+    """A source without binlog: the frozen copy into a strict-GTID target (no replication, no domain check)."""
+    _source, target = servers
+    with private_server(23, False) as source:
+        db = f"gtidfix_{secrets.token_hex(3)}"
+        app = populate(source, db, rows=1000)
+        writer = Writer(app, db).start()
+        plan = write_plan(
+            tmp_path / "plan.yml",
+            target_of(source),
+            target_of(target),
+            [{"name": db, "strategy": "copy"}],
+            cutover={"mode": "replicate"},
+        )
+        try:
+            time.sleep(0.3)
+            done = run_cli("cutover", str(plan), "--quiet", "--state-dir", str(tmp_path / "state"), timeout=300)
+        finally:
+            writer.stop()
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "has no binlog (log_bin OFF): falling back to a frozen copy" in done.stdout
+        assert "cutover mode: frozen; freeze window: " in done.stdout
+        assert rows_of(target, db) == rows_of(source, db)
+        assert writer.committed <= {row[0] for row in rows_of(target, db)}
+        assert query(target, "SELECT @@read_only") == [(0,)]
