@@ -69,6 +69,9 @@ def playbook(name: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], 
 def deployed() -> Iterator[None]:
     if not SSH_CONFIG.is_file():
         pytest.skip(f"{SSH_CONFIG} missing: run `dirac-kit lab up` (or set DIRAC_LAB_SSH_CONFIG)")
+    if os.environ.get("DIRAC_LAB_DEPLOYED"):  # the site is known deployed: only look at it
+        yield
+        return
     result, _, seconds = playbook("site.yml")
     assert result.returncode == 0, result.stdout[-8000:]
     print(f"site.yml: {seconds:.0f} s")
