@@ -62,8 +62,8 @@ def check_common(host: Any, user: str = USER, root: str = ROOT) -> None:
     assert host.file(f"{target}/.installed").exists, f"{_name(host)}: release {target} has no .installed marker"
     bashrc = host.file(f"{root}/bashrc")
     assert bashrc.contains(f"{root}/pro/bin"), f"{_name(host)}: bashrc does not put pro/bin on PATH"
-    out = _run(host, "runuser -u %s -- %s/pro/bin/python -c %s", user, root,
-               "import dirac_core, sys; print(dirac_core.__file__); print(sys.prefix)")  # fmt: skip
+    probe = "import dirac_core, os, sys; print(os.path.realpath(dirac_core.__file__), os.path.realpath(sys.prefix))"
+    out = _run(host, "runuser -u %s -- %s/pro/bin/python -c %s", user, root, probe)
     module, prefix = out.split()
     assert module.startswith(f"{root}/versions/"), f"{_name(host)}: dirac_core imported from {module}, not the release"
     assert prefix.startswith(f"{root}/versions/"), f"{_name(host)}: pro/bin/python runs outside the release venv"
