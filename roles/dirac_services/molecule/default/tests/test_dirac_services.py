@@ -11,7 +11,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[5]
 sys.path.insert(0, str(REPO / "tests" / "ansible" / "testinfra"))
 
-import dirac_checks
+import dirac_checks  # noqa: E402 - after the sys.path line
 
 FQDN = "mol-dirac.lab"
 PLACED = ["Configuration/Server", "Framework/Auth", "WorkloadManagement/JobManager"]  # molecule.yml's placement
