@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from dirac_core.auth.settings import tls_settings
@@ -23,12 +26,28 @@ from dirac_core.server.engines import EngineCache
 from dirac_core.server.tls import TLSInfoProtocol, server_ssl_context
 
 
+def host_http_client_factory(config: Config) -> Callable[[str], httpx.Client]:
+    """Outgoing HTTPS with the host certificate, trusting the instance CAs (a CS slave -> its master)."""
+
+    def factory(_url: str) -> httpx.Client:
+        settings = tls_settings(config)  # read when first used: components without TLS peers never need it
+        context = ssl.create_default_context(
+            cafile=str(settings.ca_file) if settings.ca_file else None,
+            capath=str(settings.ca_path) if settings.ca_path else None,
+        )
+        context.load_cert_chain(str(settings.cert_file), str(settings.key_file))
+        return httpx.Client(verify=context, timeout=30.0)
+
+    return factory
+
+
 def build_context(component: Component, config: Config) -> ComponentContext:
     return ComponentContext(
         config=config,
         component=component.name,
         section=component_section(config, component.name),
         engine_factory=EngineCache(config),
+        extras={"http_client_factory": host_http_client_factory(config)},
     )
 
 
