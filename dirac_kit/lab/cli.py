@@ -48,6 +48,19 @@ def build_cmd(no_cache: bool) -> None:
     click.echo(f"lab: image {tag} ready in {time.monotonic() - started:.0f} s")
 
 
+@lab_group.command("engine")
+@click.option("--quiet", is_flag=True, help="progress on stderr: stdout is only the engine URL")
+def engine_cmd(quiet: bool) -> None:
+    """Start (or reuse) the lab's container engine, make sure the host image exists, print DOCKER_HOST.
+
+    For tools driving the engine themselves (molecule's docker driver): DOCKER_HOST=$(dirac-kit lab engine --quiet).
+    """
+    paths = LabPaths.default()
+    engine = engines.connect(paths)
+    ensure_image(engine, paths, log=lambda line: click.echo(line, err=quiet))
+    click.echo(engine.base_url)
+
+
 @lab_group.command("down")
 def down_cmd() -> None:
     """Remove the lab's containers and network and stop the podman service it started."""

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run molecule for one role against the lab's container engine:
+#   scripts/molecule.sh ROLE [molecule args...]      e.g. scripts/molecule.sh dirac_mariadb test
+# Starts (or reuses) the engine the lab uses - Docker if one answers, else podman's Docker-compatible
+# API service with the project's containers.conf - and makes sure the cached lab host image
+# dirac-lab-host:latest exists (`dirac-kit lab build`), then runs molecule in roles/ROLE with
+# DOCKER_HOST pointing at that engine. Scenario containers are named molecule-<role>: they never
+# collide with lab hosts, and the default lab is left alone.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+role="${1:?usage: scripts/molecule.sh ROLE [molecule args...] (ROLE: a directory of roles/)}"
+shift
+[ -d "$repo/roles/$role/molecule" ] || { echo "molecule.sh: no scenario in roles/$role/molecule" >&2; exit 2; }
+venv_bin="${DIRAC_KIT_VENV_BIN:-$repo/.venv/bin}"
+[ -x "$venv_bin/python" ] || venv_bin="$(dirname "$(command -v python3)")"
+export PATH="$venv_bin:$PATH"  # molecule calls ansible-config, ansible-playbook and pytest from PATH
+export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
+export CONTAINERS_CONF="$repo/etc/containers/containers.conf"
+# molecule's docker driver reaches its containers with the docker CLI (connection community.docker.docker,
+# testinfra's docker backend); only the client is needed, pointed at podman by DOCKER_HOST.
+command -v docker >/dev/null || {
+  echo "molecule.sh: no docker CLI on PATH: install one (e.g. Debian docker.io; its engine need not run)" >&2; exit 2; }
+# The lab's engine helper prints the engine URL (and builds the cached image when missing).
+DOCKER_HOST="$(python -m dirac_kit lab engine --quiet)"
+export DOCKER_HOST
+cd "$repo/roles/$role"
+exec molecule "$@"
