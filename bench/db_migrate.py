@@ -216,7 +216,8 @@ def engine_copy(source: MariaDBServer, target: MariaDBServer, db: str, new: str,
         seconds = time.monotonic() - t0
         load_stream_seconds = sum(c.seconds or 0.0 for c in runner.manifest.chunks(db))
         # Secondary keys are built after the load (deferred_indexes): their build is load work too.
-        load_stream_seconds += float(runner.manifest.get(f"index_seconds:{db}", 0.0))
+        for part in ("", *TABLES):  # per table (built as its last chunk verified) or at the end
+            load_stream_seconds += float(runner.manifest.get(f"index_seconds:{db}:{part}", 0.0))
         gtid = str((runner.manifest.snapshot() or {}).get("gtid") or "")
     finally:
         runner.close()
