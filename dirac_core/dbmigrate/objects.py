@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dirac_core.dbmigrate.connect import query, quote, text
+from dirac_core.dbmigrate.deferred_indexes import split_create
 
 _DEFINER = re.compile(r"\s*DEFINER\s*=\s*(`[^`]*`|'[^']*'|[^\s@]+)(@(`[^`]*`|'[^']*'|\S+))?", re.IGNORECASE)
 _AUTO_INC = re.compile(r"\s*AUTO_INCREMENT=\d+", re.IGNORECASE)
@@ -258,8 +259,14 @@ def create_database(conn: Any, dump: SchemaDump, target_db: str) -> None:
     query(conn, f"CREATE DATABASE IF NOT EXISTS {quote(target_db)} {options}")
 
 
-def create_tables(conn: Any, dump: SchemaDump, target_db: str, rename: dict[str, str] | None = None) -> None:
-    """Create every table (FOREIGN_KEY_CHECKS=0: foreign keys may point to tables created later)."""
+def create_tables(
+    conn: Any, dump: SchemaDump, target_db: str, rename: dict[str, str] | None = None, defer_indexes: bool = False
+) -> None:
+    """Create every table (FOREIGN_KEY_CHECKS=0: foreign keys may point to tables created later).
+
+    defer_indexes: without the secondary keys `deferred_indexes.split_create` defers (added after the load).
+    """
+
     rename = rename or {}
     query(conn, f"USE {quote(target_db)}")
     query(conn, "SET FOREIGN_KEY_CHECKS = 0")
@@ -271,7 +278,7 @@ def create_tables(conn: Any, dump: SchemaDump, target_db: str, rename: dict[str,
             query(conn, seq.create_sql)
             query(conn, f"SELECT SETVAL({quote(seq.name)}, {int(seq.value) - 1})")
         for table in dump.tables:
-            sql = table.create_sql
+            sql = split_create(table.create_sql)[0] if defer_indexes else table.create_sql
             new = rename.get(table.name)
             if new:
                 sql = sql.replace(f"CREATE TABLE {quote(table.name)}", f"CREATE TABLE {quote(new)}", 1)
