@@ -1,5 +1,5 @@
 # Front door for developers and CI. `make demo` runs the main job, `make test` runs the tests.
-.PHONY: setup test test-slow lint demo clean
+.PHONY: setup test test-slow lint demo lab-demo clean
 
 setup: .venv/.installed
 
@@ -18,6 +18,9 @@ lint: setup
 
 demo: setup
 	bash scripts/demo.sh
+
+lab-demo: setup
+	bash scripts/lab-demo.sh
 
 clean:
 	rm -rf .venv build *.egg-info
