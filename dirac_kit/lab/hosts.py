@@ -92,13 +92,17 @@ def start_host(engine: Engine, paths: LabPaths, image: str, name: str, site: str
     deadline = time.monotonic() + 120
     state = ""
     while time.monotonic() < deadline:
-        code, out = container.exec_run(["systemctl", "is-system-running", "--wait"])
+        # Bounded: a plain --wait blocks forever on a host whose boot stalled, past our deadline.
+        code, out = container.exec_run(["timeout", "10", "systemctl", "is-system-running", "--wait"])
         state = out.decode(errors="replace").strip()
         if state in ("running", "degraded"):
             break
         time.sleep(1)
     else:
-        raise HostError(f"{name}: systemd did not finish booting ({state!r}): see `podman logs {cname}`")
+        raise HostError(
+            f"{name}: systemd did not finish booting ({state!r}): see `podman exec {cname} systemctl list-jobs`;"
+            " a stall with every job waiting usually means fs.inotify.max_user_instances is exhausted"
+        )
     code, out = container.exec_run(
         ["sh", "-c", 'umask 077 && mkdir -p /root/.ssh && printf "%s\\n" "$0" > /root/.ssh/authorized_keys', public_key]
     )

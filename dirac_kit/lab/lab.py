@@ -11,6 +11,7 @@ from dirac_kit.lab import engine as engines
 from dirac_kit.lab.hosts import HostState, lab_containers, remove_hosts, start_host, state_of, wait_ssh
 from dirac_kit.lab.image import ensure_image
 from dirac_kit.lab.inventory import SITES, host_groups, site_hosts
+from dirac_kit.lab.kernel import ensure_inotify_instances
 from dirac_kit.lab.network import ensure_network, remove_network
 from dirac_kit.lab.overlay import remove_overlay, write_overlay
 from dirac_kit.lab.paths import LabPaths
@@ -28,6 +29,7 @@ def up(paths: LabPaths, inventory: Path, site: str = "all", log: Log = print) ->
     started = time.monotonic()
     names = site_hosts(inventory, site)
     groups = host_groups(inventory)
+    ensure_inotify_instances(log)
     engine = engines.connect(paths)
     image = ensure_image(engine, paths, log)
     public_key = ensure_key(paths.ssh_key)

@@ -83,3 +83,31 @@ def test_host_config_for_systemd_is_valid_for_the_engine(is_podman: bool) -> Non
         assert config["Binds"] == ["/sys/fs/cgroup:/sys/fs/cgroup:rw"]
         assert set(config["Tmpfs"]) == {"/run", "/run/lock", "/tmp"}
         assert config["CgroupnsMode"] == "host"
+
+
+def test_inotify_limit_is_raised_when_low_and_kept_when_high(tmp_path: Path) -> None:
+    from dirac_kit.lab.kernel import WANTED_INSTANCES, ensure_inotify_instances
+
+    messages: list[str] = []
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    assert ensure_inotify_instances(messages.append, limit) == WANTED_INSTANCES
+    assert limit.read_text().strip() == str(WANTED_INSTANCES)
+    assert "raised fs.inotify.max_user_instances from 128" in messages[0]
+    limit.write_text("4096\n")
+    assert ensure_inotify_instances(messages.append, limit) == 4096
+    assert limit.read_text().strip() == "4096" and len(messages) == 1
+
+
+def test_inotify_limit_not_writable_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dirac_kit.lab.kernel import ensure_inotify_instances
+
+    def refuse(self: Path, data: str) -> int:
+        raise PermissionError("read-only /proc/sys")
+
+    messages: list[str] = []
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert ensure_inotify_instances(messages.append, limit) == 128
+    assert "sysctl -w fs.inotify.max_user_instances=1024" in messages[0]
