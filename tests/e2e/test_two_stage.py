@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
 BIN = Path(sys.executable).parent
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "e2e")
+RUN = REPO / "var" / f"{LAB_NAME}-run"  # markers, reports, runbook state (var/<lab>/ is the lab's own)
 INSTANCES = ("egi", "fg")
 OLD_DB, NEW_DB = "cyf-db01", "ccdiracdb01"
 # Service hosts the load and the end checks talk to (placement of inventories/lab).
@@ -61,7 +62,7 @@ def _missing_prerequisites() -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    paths_root = REPO / "var" / "lab" / LAB_NAME if LAB_NAME != "lab" else REPO / "var" / "lab"
+    paths_root = REPO / "var" / LAB_NAME  # dirac_kit.lab.paths: a named lab keeps its files in var/<name>/
     return {
         **os.environ,
         "PATH": f"{BIN}:{os.environ['PATH']}",
@@ -71,8 +72,8 @@ def _env() -> dict[str, str]:
         # Ansible names its SSH master sockets after the inventory host name: without a directory of
         # its own, this lab's runs would reuse live connections to the default lab's hosts.
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
-        "DIRAC_MIGRATION_MARKER_ROOT": str(REPO / "var" / "e2e" / "markers"),
-        "DIRAC_MIGRATION_REPORT_ROOT": str(REPO / "var" / "e2e" / "reports"),
+        "DIRAC_MIGRATION_MARKER_ROOT": str(RUN / "markers"),
+        "DIRAC_MIGRATION_REPORT_ROOT": str(RUN / "reports"),
     }
 
 
@@ -108,7 +109,7 @@ def playbook(name: str, *args: str, check: bool = True) -> subprocess.CompletedP
 
 
 def runbook(book: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    state = REPO / "var" / "e2e" / "runbooks"
+    state = RUN / "runbooks"
     return run(str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state), *args,
                check=check)  # fmt: skip
 
@@ -133,7 +134,7 @@ def lab() -> Iterator[None]:
     missing = _missing_prerequisites()
     if missing:
         pytest.skip("prerequisites missing: " + "; ".join(missing))
-    shutil.rmtree(REPO / "var" / "e2e", ignore_errors=True)
+    shutil.rmtree(RUN, ignore_errors=True)
     run(str(BIN / "dirac-kit"), "lab", "up", timeout=1800)
     try:
         yield
@@ -180,7 +181,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
 
 def _kill_during(book: str, step: str) -> None:
     """Start the runbook and SIGKILL it (its whole process group) once `step` is running."""
-    state = REPO / "var" / "e2e" / "runbooks" / book
+    state = RUN / "runbooks" / book
     argv = [str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state.parent)]
     proc = subprocess.Popen(argv, env=_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
@@ -240,7 +241,7 @@ def _check_new_site(before: dict[str, dict[str, str]], old: dict[str, dict[str, 
 
 def test_rollback_carries_new_writes_back(loaded_old_site: dict[str, dict[str, object]]) -> None:
     """After a fresh stage 1 cutover, write to the new site, roll back: the old site has it all."""
-    if (REPO / "var" / "e2e" / "markers").exists():
+    if (RUN / "markers").exists():
         pytest.skip("stage 2 ran in this lab (rollback covers stage 1 only); run this test on its own: -k rollback")
     runbook("stage1")
     on(NEW_HOST["egi"], f"{DIRAC} fc add /egi/data/after-cutover.dat --size 1 --se CC-DISK")
