@@ -26,6 +26,7 @@ from dirac_core.client.config import ca_bundle, load_client_config, service_url
 from dirac_core.client.http import ServiceClient
 from dirac_core.config.cfg import Config
 from dirac_core.errors import BadRequest, NotFound
+from dirac_core.tarsafe import extract_data
 from dirac_core.wms.jdl import JDL
 
 JOB_MANAGER = "WorkloadManagement/JobManager"
@@ -252,6 +253,6 @@ class JobsClient:
                 tmp.seek(0)
                 with tarfile.open(fileobj=tmp) as archive:
                     members = [m for m in archive.getmembers() if m.isfile()]
-                    archive.extractall(target, members=members, filter="data")
+                    extract_data(archive, target, members)
                     files += [target / m.name for m in members]
         return files

@@ -117,7 +117,8 @@ def run_payload(payload: Payload, on_heartbeat: HeartbeatCallback, heartbeat_sec
     """Run the payload; call `on_heartbeat` every `heartbeat_seconds`; stop it if that returns True."""
     command = [payload.executable, *shlex.split(payload.arguments)]
     executable = payload.workdir / payload.executable
-    if executable.is_file():
+    # A sandbox script gets its x bit; an absolute path (/bin/echo) is the system's, left alone.
+    if not Path(payload.executable).is_absolute() and executable.is_file():
         executable.chmod(executable.stat().st_mode | 0o100)
         command[0] = str(executable)
     cpu_before = _children_usage()

@@ -24,6 +24,7 @@ from dirac_core.config.cfg import Config
 from dirac_core.errors import ConfigError, DiracError
 from dirac_core.pilot.executor import Heartbeat
 from dirac_core.pilot.gateway import MatchedJob, ResourceDescription
+from dirac_core.tarsafe import extract_data
 from dirac_core.wms.jdl import JDL
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class HttpsGateway:
                 tmp.seek(0)
                 with tarfile.open(fileobj=tmp) as archive:
                     # "data" refuses absolute paths, .. and device files: a sandbox cannot escape the job dir.
-                    archive.extractall(destination, filter="data")
+                    extract_data(archive, destination)
 
     def set_status(self, job_id: int, status: str, minor_status: str, application_status: str = "") -> None:
         body = {"status": status, "minor_status": minor_status, "application_status": application_status}
