@@ -237,6 +237,8 @@ def run(
     state.data["mode"] = mode
     if state.resumed:
         say(f"resuming cutover at phase '{state.phase}'")
+    if mode == "replicate" and not state.reached("copied"):
+        repl.check_gtid_domains(spec.source, spec.target)  # before the copy: a refusal changes nothing
     if mode == "frozen":
         return _run_frozen(spec, state, copy, freezer, say)
     return _run_replicate(spec, state, copy, freezer, say)

@@ -111,6 +111,65 @@ def gtid_reached(applied: str | None, wanted: str | None) -> bool:
     return all(have.get(domain, -1) >= seq for domain, seq in parse_gtid_pos(wanted).items())
 
 
+def format_gtid_pos(pos: dict[int, str]) -> str:
+    """``{domain: "D-S-N"}`` → ``"D-S-N,…"`` in domain order."""
+    return ",".join(pos[domain] for domain in sorted(pos))
+
+
+def _gtids_by_domain(pos: str | None) -> dict[int, str]:
+    result: dict[int, str] = {}
+    for item in (pos or "").split(","):
+        item = item.strip()
+        if item:
+            result[int(item.split("-")[0])] = item
+    return result
+
+
+def replica_start_pos(snapshot: str, target_binlog: str, target_label: str = "target") -> str:
+    """The ``gtid_slave_pos`` a target with its own binlog needs to replicate from `snapshot`.
+
+    With ``gtid_strict_mode`` MariaDB refuses a ``gtid_slave_pos`` that omits a domain of the
+    target's own binlog (ERROR 1948) or lies behind it (ERROR 1947). The snapshot names where to
+    start in the source's domains; the target's own domains (``gtid_binlog_pos``) are added as they
+    are — the source never sends events in them, so they only record the target's own history.
+    A domain both name where the target's binlog is *ahead* of the snapshot is a real collision
+    (the target wrote in a domain the source uses): it is refused, not papered over.
+    """
+    start = _gtids_by_domain(snapshot)
+    own = _gtids_by_domain(target_binlog)
+    for domain, gtid in own.items():
+        if domain not in start:
+            start[domain] = gtid
+        elif int(gtid.split("-")[2]) > int(start[domain].split("-")[2]):
+            raise Conflict(
+                f"target {target_label} binlog holds GTID {gtid}, ahead of the source snapshot's {start[domain]} "
+                f"in replication domain {domain}: the target wrote in a domain the source uses; give every DB "
+                "server its own gtid_domain_id (dirac_mariadb sets it per host) and re-copy into the target"
+            )
+    return format_gtid_pos(start)
+
+
+def check_gtid_domains(source: Endpoint, target: Endpoint) -> None:
+    """Cutover preflight: a target with a binlog must not share the source's ``gtid_domain_id``.
+
+    The target logs its own writes (the bulk copy, reset databases) under its ``gtid_domain_id``;
+    in the source's domain they would collide with the replicated stream (ERROR 1947/1950 under
+    ``gtid_strict_mode``, silent divergence without it). Raises Conflict naming the fix.
+    """
+    with source.connect() as sconn, target.connect() as tconn:
+        if not scalar(tconn, "SELECT @@log_bin"):
+            return  # no binlog on the target: its writes carry no GTIDs
+        source_domain = int(scalar(sconn, "SELECT @@gtid_domain_id"))
+        target_domain = int(scalar(tconn, "SELECT @@gtid_domain_id"))
+        if source_domain == target_domain:
+            raise Conflict(
+                f"source {source.label()} and target {target.label()} both use gtid_domain_id {source_domain} and the "
+                "target has a binlog: their GTIDs would collide; give each DB server its own gtid_domain_id "
+                "(dirac_mariadb: one per host in the inventory; by hand: SET GLOBAL gtid_domain_id = N on the "
+                "target and gtid_domain_id = N in its my.cnf), then re-run"
+            )
+
+
 def snapshot_binlog_position(conn: Any) -> tuple[str, int]:
     """Binlog file and offset of the current ``START TRANSACTION WITH CONSISTENT SNAPSHOT``."""
     status = {r["Variable_name"].lower(): r["Value"] for r in query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'")}
@@ -260,7 +319,12 @@ def configure_replica(
         # The target stays read-only for the services while it catches up (the replica thread is
         # exempt); it becomes writable only at the switch.
         execute(tconn, "SET GLOBAL read_only = ON")
-        execute(tconn, "SET GLOBAL gtid_slave_pos = %s", (snapshot_gtid,))
+        # A target with its own binlog (log_bin + gtid_strict_mode, as dirac_mariadb sets up every DB
+        # server) needs its own domains in gtid_slave_pos too.
+        logs = scalar(tconn, "SELECT @@log_bin")
+        target_binlog = str(scalar(tconn, "SELECT @@gtid_binlog_pos") or "") if logs else ""
+        start = replica_start_pos(snapshot_gtid, target_binlog, target.label())
+        execute(tconn, "SET GLOBAL gtid_slave_pos = %s", (start,))
         execute(
             tconn,
             f"CHANGE MASTER '{CONNECTION}' TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
@@ -272,7 +336,7 @@ def configure_replica(
         execute(tconn, f"SET GLOBAL {CONNECTION}.replicate_rewrite_db = %s", (rewrite_db(renames),))
         copied = [target_names.get(db, db) for db in databases]
         execute(tconn, f"SET GLOBAL {CONNECTION}.replicate_wild_do_table = %s", (wild_do_tables(copied),))
-    say(f"target {target.label()} replicates {', '.join(databases)} from {source.label()} after GTID {snapshot_gtid}")
+    say(f"target {target.label()} replicates {', '.join(databases)} from {source.label()} after GTID {start}")
     start_replica(target)
 
 
