@@ -20,8 +20,10 @@ VAULT_ARGS=(--vault-id "lab@$VAULT")
 FILES=${DEMO_FILES:-10000}
 JOBS=${DEMO_JOBS:-1000}
 STATE=var/runbooks
-DIRAC="sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac"
-DIRAC_CORE="sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac-core"
+# All layer files in name order, as the services load them (dirac.cfg alone is the host layer: no Setup).
+CFG='DIRAC_CFG=$(ls /opt/dirac/etc/layers/*.cfg | paste -sd:)'
+DIRAC="sudo -u dirac env $CFG /opt/dirac/pro/bin/dirac"
+DIRAC_CORE="sudo -u dirac env $CFG /opt/dirac/pro/bin/dirac-core"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 on() { local host=$1; shift; dirac-kit lab ssh "$host" -- "$@"; }

@@ -39,8 +39,10 @@ NEW_HOST = {"egi": "ccdiracli07", "fg": "ccdiracli10"}
 N_FILES = int(os.environ.get("E2E_FILES", "10000"))
 N_JOBS = int(os.environ.get("E2E_JOBS", "1000"))
 EISCAT_SHARE = 10  # one file in ten lives under /eiscat.se
-DIRAC = "sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac"
-DIRAC_CORE = "sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac-core"
+# All layer files in name order, as the services load them (dirac.cfg is only the host layer: no Setup).
+_CFG = "DIRAC_CFG=$(ls /opt/dirac/etc/layers/*.cfg | paste -sd:)"
+DIRAC = f"sudo -u dirac env {_CFG} /opt/dirac/pro/bin/dirac"
+DIRAC_CORE = f"sudo -u dirac env {_CFG} /opt/dirac/pro/bin/dirac-core"
 
 
 def _missing_prerequisites() -> list[str]:
@@ -84,15 +86,19 @@ def _vault() -> list[str]:
     return []
 
 
-def run(*argv: str, check: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=REPO, timeout=timeout, check=False)
+def run(
+    *argv: str, check: bool = True, timeout: float = 3600, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, env=_env(), cwd=REPO, timeout=timeout, check=False
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
     return done
 
 
-def on(host: str, command: str, check: bool = True) -> str:
-    return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check).stdout
+def on(host: str, command: str, check: bool = True, stdin: str | None = None) -> str:
+    return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check, stdin=stdin).stdout
 
 
 def sql(host: str, query: str) -> list[list[str]]:
@@ -155,7 +161,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
             top = "/eiscat.se/run" if instance == "egi" and i % EISCAT_SHARE == 0 else f"/{instance}/data"
             lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
             lines.append(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
-        on(host, "cat > /tmp/files.txt <<'EOF'\n" + "\n".join(lines) + "\nEOF")
+        on(host, "cat > /tmp/files.txt", stdin="\n".join(lines) + "\n")  # 10k lines: too long for argv
         on(host, f"{DIRAC} fc add --from-file /tmp/files.txt")
         on(host, f"{DIRAC} fc meta add-field run int || true")
         on(host, f"{DIRAC} fc meta set /{instance}/data/d000/f000000.dat run=42")
@@ -233,7 +239,7 @@ def _check_new_site(before: dict[str, dict[str, str]], old: dict[str, dict[str, 
     eiscat_old = sql(OLD_DB, eiscat_query)[0][0]
     eiscat_new = sql(NEW_DB, "SELECT COUNT(*) FROM egi_EiscatFileCatalogDB.FC_Files")[0][0]
     assert eiscat_new == eiscat_old == str(N_FILES // EISCAT_SHARE)
-    fg_version = on(NEW_HOST["fg"], f"{DIRAC_CORE} db status --cfg /opt/dirac/etc/layers/90-host.cfg")
+    fg_version = on(NEW_HOST["fg"], f"{DIRAC_CORE} db status")
     assert "up to date" in fg_version
     old_units = on("cyf-dirac01", "systemctl list-units --state=active --no-legend 'dirac-*'", check=False)
     assert old_units.strip() == "", f"old site still runs: {old_units}"
