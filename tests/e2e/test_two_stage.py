@@ -12,6 +12,7 @@ checkout does not have yet), saying which.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -101,6 +102,23 @@ def on(host: str, command: str, check: bool = True, stdin: str | None = None) ->
     return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check, stdin=stdin).stdout
 
 
+GROUPS = {"egi": "biomed_user", "fg": "fg_user"}  # NormalUser groups of the lab Registry (as verify.yml)
+
+
+def login(host: str, instance: str) -> None:
+    """What `dirac login` leaves behind, for the dirac account on a host that runs Framework/Auth."""
+    token = on(host, f"{DIRAC_CORE} token issue --user adirac --group {GROUPS[instance]} --lifetime 36000").strip()
+    stored = {
+        "access_token": token,
+        "expires_at": int(time.time()) + 35000,
+        "group": GROUPS[instance],
+        "username": "adirac",
+        "auth_url": f"https://{host}:9140/Framework/Auth",
+    }
+    on(host, "sudo -u dirac sh -c 'mkdir -p -m 0700 /opt/dirac/.dirac; umask 077; cat > /opt/dirac/.dirac/token'",
+       stdin=json.dumps(stored))  # fmt: skip
+
+
 def sql(host: str, query: str) -> list[list[str]]:
     out = on(host, f"mysql --batch --skip-column-names -e {shq(query)}")
     return [line.split("\t") for line in out.splitlines()]
@@ -156,6 +174,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
     facts: dict[str, dict[str, object]] = {}
     for instance in INSTANCES:
         host = OLD_HOST[instance]
+        login(host, instance)
         lines = []
         for i in range(N_FILES):
             top = "/eiscat.se/run" if instance == "egi" and i % EISCAT_SHARE == 0 else f"/{instance}/data"
@@ -214,6 +233,7 @@ def test_stage1_stage2_and_checks(loaded_old_site: dict[str, dict[str, object]])
     _check_new_site(before, loaded_old_site)
     for instance in INSTANCES:  # a job per instance runs to Done and shows up in accounting
         host = NEW_HOST[instance]
+        login(host, instance)
         on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
         on(host, f"{DIRAC} jobs submit --ids-file /tmp/after.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.IN2P3.fr --max-jobs 1")
