@@ -179,7 +179,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
         for i in range(N_FILES):
             top = "/eiscat.se/run" if instance == "egi" and i % EISCAT_SHARE == 0 else f"/{instance}/data"
             lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
-            lines.append(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
+            lines.append(f"{lfn} {1000 + i} CYFRONET-USER srm://cyf-se{lfn} {i:08x}")
         on(host, "cat > /tmp/files.txt", stdin="\n".join(lines) + "\n")  # 10k lines: too long for argv
         on(host, f"{DIRAC} fc add --from-file /tmp/files.txt")
         on(host, f"{DIRAC} fc meta add-field run int || true")
@@ -187,7 +187,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
         if instance == "egi":
             on(host, f"{DIRAC} fc meta set /eiscat.se/run/d000/f000000.dat run=7")
         for i in range(1, 6):  # second replicas on a few files
-            on(host, f"{DIRAC} fc add-replica /{instance}/data/d000/f00000{i}.dat CYF-TAPE --pfn srm://cyf-tape/{i}")
+            on(host, f"{DIRAC} fc add-replica /{instance}/data/d000/f00000{i}.dat IN2P3-CC-disk --pfn srm://cyf-tape/{i}")
         on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
         on(host, f"{DIRAC} jobs submit --bulk {N_JOBS} --ids-file /tmp/jobids.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.CYF.pl --max-jobs {N_JOBS}")
@@ -270,7 +270,7 @@ def test_rollback_carries_new_writes_back(loaded_old_site: dict[str, dict[str, o
     if (RUN / "markers").exists():
         pytest.skip("stage 2 ran in this lab (rollback covers stage 1 only); run this test on its own: -k rollback")
     runbook("stage1")
-    on(NEW_HOST["egi"], f"{DIRAC} fc add /egi/data/after-cutover.dat --size 1 --se CC-DISK")
+    on(NEW_HOST["egi"], f"{DIRAC} fc add /egi/data/after-cutover.dat --size 1 --se IN2P3-CC-disk")
     runbook("rollback", check=False)
     listing = on(OLD_HOST["egi"], f"{DIRAC} fc ls /egi/data/after-cutover.dat")
     assert "after-cutover.dat" in listing
