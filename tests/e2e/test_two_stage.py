@@ -102,7 +102,8 @@ def on(host: str, command: str, check: bool = True, stdin: str | None = None) ->
     return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check, stdin=stdin).stdout
 
 
-GROUPS = {"egi": "biomed_user", "fg": "fg_user"}  # NormalUser groups of the lab Registry (as verify.yml)
+# The load creates top directories (/egi, /eiscat.se) and metadata fields: FileCatalogManagement.
+GROUPS = {"egi": "dirac_admin", "fg": "dirac_admin"}
 
 
 def login(host: str, instance: str) -> None:
