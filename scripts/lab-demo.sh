@@ -49,7 +49,7 @@ for i in range(n):
 PY
   on "$host" "cat > /tmp/files.txt" < "var/demo-files-$instance.txt"
   on "$host" "$DIRAC fc add --from-file /tmp/files.txt"
-  on "$host" "$DIRAC fc meta add-field run int || true"
+  on "$host" "$DIRAC fc meta add-field --file run int || true"
   on "$host" "$DIRAC fc meta set /$instance/data/d000/f000001.dat run=42"
   for i in 1 2 3 4 5; do  # second replicas on a few files
     on "$host" "$DIRAC fc add-replica /$instance/data/d000/f00000$i.dat IN2P3-CC-disk --pfn srm://cyf-tape/$instance/$i"

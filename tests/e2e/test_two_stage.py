@@ -183,7 +183,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
             lines.append(f"{lfn} {1000 + i} CYFRONET-USER srm://cyf-se{lfn} {i:08x}")
         on(host, "cat > /tmp/files.txt", stdin="\n".join(lines) + "\n")  # 10k lines: too long for argv
         on(host, f"{DIRAC} fc add --from-file /tmp/files.txt")
-        on(host, f"{DIRAC} fc meta add-field run int || true")
+        on(host, f"{DIRAC} fc meta add-field --file run int || true")
         on(host, f"{DIRAC} fc meta set /{instance}/data/d000/f000001.dat run=42")
         if instance == "egi":
             on(host, f"{DIRAC} fc meta set /eiscat.se/run/d000/f000000.dat run=7")
