@@ -20,8 +20,10 @@ VAULT_ARGS=(--vault-id "lab@$VAULT")
 FILES=${DEMO_FILES:-10000}
 JOBS=${DEMO_JOBS:-1000}
 STATE=var/runbooks
-DIRAC="sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac"
-DIRAC_CORE="sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac-core"
+# All layer files in name order, as the services load them (dirac.cfg alone is the host layer: no Setup).
+CFG='DIRAC_CFG=$(ls /opt/dirac/etc/layers/*.cfg | paste -sd:)'
+DIRAC="sudo -u dirac env $CFG /opt/dirac/pro/bin/dirac"
+DIRAC_CORE="sudo -u dirac env $CFG /opt/dirac/pro/bin/dirac-core"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 on() { local host=$1; shift; dirac-kit lab ssh "$host" -- "$@"; }
@@ -43,14 +45,14 @@ instance, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     top = "/eiscat.se/run" if instance == "egi" and i % 10 == 0 else f"/{instance}/data"
     lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
-    print(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
+    print(f"{lfn} {1000 + i} CYFRONET-USER srm://cyf-se{lfn} {i:08x}")
 PY
   on "$host" "cat > /tmp/files.txt" < "var/demo-files-$instance.txt"
   on "$host" "$DIRAC fc add --from-file /tmp/files.txt"
-  on "$host" "$DIRAC fc meta add-field run int || true"
-  on "$host" "$DIRAC fc meta set /$instance/data/d000/f000000.dat run=42"
+  on "$host" "$DIRAC fc meta add-field --file run int || true"
+  on "$host" "$DIRAC fc meta set /$instance/data/d000/f000001.dat run=42"
   for i in 1 2 3 4 5; do  # second replicas on a few files
-    on "$host" "$DIRAC fc add-replica /$instance/data/d000/f00000$i.dat CYF-TAPE --pfn srm://cyf-tape/$instance/$i"
+    on "$host" "$DIRAC fc add-replica /$instance/data/d000/f00000$i.dat IN2P3-CC-disk --pfn srm://cyf-tape/$instance/$i"
   done
   on "$host" "printf '[\n  Executable = \"/bin/true\";\n  JobName = \"demo\";\n]\n' | sudo -u dirac tee /tmp/true.jdl >/dev/null"
   on "$host" "$DIRAC jobs submit --bulk $JOBS --ids-file /tmp/jobids.txt /tmp/true.jdl"

@@ -28,11 +28,20 @@ def client_config_path(explicit: str | Path | None = None) -> Path:
     return DEFAULT_CLIENT_CFG.expanduser()
 
 
+def client_config_paths(explicit: str | Path | None = None) -> list[Path]:
+    """--cfg, else every $DIRAC_CFG entry (merged in order, as the servers load their layers)."""
+    env = os.environ.get("DIRAC_CFG", "")
+    if explicit or not env:
+        return [client_config_path(explicit)]
+    return [Path(entry).expanduser() for entry in env.split(os.pathsep) if entry]
+
+
 def load_client_config(explicit: str | Path | None = None) -> Config:
-    path = client_config_path(explicit)
-    if not path.is_file():
-        raise ConfigError(f"client configuration {path} not found: pass --cfg or write it (see docs/runtime.md)")
-    return Config.from_files([path])
+    paths = client_config_paths(explicit)
+    for path in paths:
+        if not path.is_file():
+            raise ConfigError(f"client configuration {path} not found: pass --cfg or write it (see docs/runtime.md)")
+    return Config.from_files(paths)
 
 
 def service_urls(config: Config, component: str) -> list[str]:

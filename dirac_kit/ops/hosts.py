@@ -87,7 +87,8 @@ def lab_ssh_config(inventory: Path) -> Path | None:
     if configured:
         return Path(configured)
     directory = inventory if inventory.is_dir() else inventory.parent
-    candidate = directory.parent.parent / "var" / "lab" / "ssh_config"
+    lab = os.environ.get("DIRAC_LAB_NAME") or "lab"  # a named lab keeps its files in var/<name>/
+    candidate = directory.parent.parent / "var" / lab / "ssh_config"
     return candidate if candidate.is_file() else None
 
 

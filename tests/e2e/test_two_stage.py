@@ -12,6 +12,7 @@ checkout does not have yet), saying which.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
 BIN = Path(sys.executable).parent
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "e2e")
+RUN = REPO / "var" / f"{LAB_NAME}-run"  # markers, reports, runbook state (var/<lab>/ is the lab's own)
 INSTANCES = ("egi", "fg")
 OLD_DB, NEW_DB = "cyf-db01", "ccdiracdb01"
 # Service hosts the load and the end checks talk to (placement of inventories/lab).
@@ -38,8 +40,10 @@ NEW_HOST = {"egi": "ccdiracli07", "fg": "ccdiracli10"}
 N_FILES = int(os.environ.get("E2E_FILES", "10000"))
 N_JOBS = int(os.environ.get("E2E_JOBS", "1000"))
 EISCAT_SHARE = 10  # one file in ten lives under /eiscat.se
-DIRAC = "sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac"
-DIRAC_CORE = "sudo -u dirac env DIRAC_CFG=/opt/dirac/etc/dirac.cfg /opt/dirac/pro/bin/dirac-core"
+# All layer files in name order, as the services load them (dirac.cfg is only the host layer: no Setup).
+_CFG = "DIRAC_CFG=$(ls /opt/dirac/etc/layers/*.cfg | paste -sd:)"
+DIRAC = f"sudo -u dirac env {_CFG} /opt/dirac/pro/bin/dirac"
+DIRAC_CORE = f"sudo -u dirac env {_CFG} /opt/dirac/pro/bin/dirac-core"
 
 
 def _missing_prerequisites() -> list[str]:
@@ -61,7 +65,7 @@ def _missing_prerequisites() -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    paths_root = REPO / "var" / "lab" / LAB_NAME if LAB_NAME != "lab" else REPO / "var" / "lab"
+    paths_root = REPO / "var" / LAB_NAME  # dirac_kit.lab.paths: a named lab keeps its files in var/<name>/
     return {
         **os.environ,
         "PATH": f"{BIN}:{os.environ['PATH']}",
@@ -71,8 +75,8 @@ def _env() -> dict[str, str]:
         # Ansible names its SSH master sockets after the inventory host name: without a directory of
         # its own, this lab's runs would reuse live connections to the default lab's hosts.
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
-        "DIRAC_MIGRATION_MARKER_ROOT": str(REPO / "var" / "e2e" / "markers"),
-        "DIRAC_MIGRATION_REPORT_ROOT": str(REPO / "var" / "e2e" / "reports"),
+        "DIRAC_MIGRATION_MARKER_ROOT": str(RUN / "markers"),
+        "DIRAC_MIGRATION_REPORT_ROOT": str(RUN / "reports"),
     }
 
 
@@ -83,15 +87,37 @@ def _vault() -> list[str]:
     return []
 
 
-def run(*argv: str, check: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=REPO, timeout=timeout, check=False)
+def run(
+    *argv: str, check: bool = True, timeout: float = 3600, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, env=_env(), cwd=REPO, timeout=timeout, check=False
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
     return done
 
 
-def on(host: str, command: str, check: bool = True) -> str:
-    return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check).stdout
+def on(host: str, command: str, check: bool = True, stdin: str | None = None) -> str:
+    return run(str(BIN / "dirac-kit"), "lab", "ssh", host, "--", command, check=check, stdin=stdin).stdout
+
+
+# The load creates top directories (/egi, /eiscat.se) and metadata fields: FileCatalogManagement.
+GROUPS = {"egi": "dirac_admin", "fg": "dirac_admin"}
+
+
+def login(host: str, instance: str) -> None:
+    """What `dirac login` leaves behind, for the dirac account on a host that runs Framework/Auth."""
+    token = on(host, f"{DIRAC_CORE} token issue --user adirac --group {GROUPS[instance]} --lifetime 36000").strip()
+    stored = {
+        "access_token": token,
+        "expires_at": int(time.time()) + 35000,
+        "group": GROUPS[instance],
+        "username": "adirac",
+        "auth_url": f"https://{host}:9140/Framework/Auth",
+    }
+    on(host, "sudo -u dirac sh -c 'mkdir -p -m 0700 /opt/dirac/.dirac; umask 077; cat > /opt/dirac/.dirac/token'",
+       stdin=json.dumps(stored))  # fmt: skip
 
 
 def sql(host: str, query: str) -> list[list[str]]:
@@ -108,7 +134,7 @@ def playbook(name: str, *args: str, check: bool = True) -> subprocess.CompletedP
 
 
 def runbook(book: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    state = REPO / "var" / "e2e" / "runbooks"
+    state = RUN / "runbooks"
     return run(str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state), *args,
                check=check)  # fmt: skip
 
@@ -133,7 +159,7 @@ def lab() -> Iterator[None]:
     missing = _missing_prerequisites()
     if missing:
         pytest.skip("prerequisites missing: " + "; ".join(missing))
-    shutil.rmtree(REPO / "var" / "e2e", ignore_errors=True)
+    shutil.rmtree(RUN, ignore_errors=True)
     run(str(BIN / "dirac-kit"), "lab", "up", timeout=1800)
     try:
         yield
@@ -149,19 +175,20 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
     facts: dict[str, dict[str, object]] = {}
     for instance in INSTANCES:
         host = OLD_HOST[instance]
+        login(host, instance)
         lines = []
         for i in range(N_FILES):
             top = "/eiscat.se/run" if instance == "egi" and i % EISCAT_SHARE == 0 else f"/{instance}/data"
             lfn = f"{top}/d{i // 500:03d}/f{i:06d}.dat"
-            lines.append(f"{lfn} {1000 + i} CYF-DISK srm://cyf-se{lfn} {i:08x}")
-        on(host, "cat > /tmp/files.txt <<'EOF'\n" + "\n".join(lines) + "\nEOF")
+            lines.append(f"{lfn} {1000 + i} CYFRONET-USER srm://cyf-se{lfn} {i:08x}")
+        on(host, "cat > /tmp/files.txt", stdin="\n".join(lines) + "\n")  # 10k lines: too long for argv
         on(host, f"{DIRAC} fc add --from-file /tmp/files.txt")
-        on(host, f"{DIRAC} fc meta add-field run int || true")
-        on(host, f"{DIRAC} fc meta set /{instance}/data/d000/f000000.dat run=42")
+        on(host, f"{DIRAC} fc meta add-field --file run int || true")
+        on(host, f"{DIRAC} fc meta set /{instance}/data/d000/f000001.dat run=42")
         if instance == "egi":
             on(host, f"{DIRAC} fc meta set /eiscat.se/run/d000/f000000.dat run=7")
         for i in range(1, 6):  # second replicas on a few files
-            on(host, f"{DIRAC} fc add-replica /{instance}/data/d000/f00000{i}.dat CYF-TAPE --pfn srm://cyf-tape/{i}")
+            on(host, f"{DIRAC} fc add-replica /{instance}/data/d000/f00000{i}.dat IN2P3-CC-disk --pfn srm://cyf-tape/{i}")
         on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
         on(host, f"{DIRAC} jobs submit --bulk {N_JOBS} --ids-file /tmp/jobids.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.CYF.pl --max-jobs {N_JOBS}")
@@ -180,7 +207,7 @@ def loaded_old_site(lab: None) -> dict[str, dict[str, object]]:
 
 def _kill_during(book: str, step: str) -> None:
     """Start the runbook and SIGKILL it (its whole process group) once `step` is running."""
-    state = REPO / "var" / "e2e" / "runbooks" / book
+    state = RUN / "runbooks" / book
     argv = [str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state.parent)]
     proc = subprocess.Popen(argv, env=_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
@@ -207,6 +234,7 @@ def test_stage1_stage2_and_checks(loaded_old_site: dict[str, dict[str, object]])
     _check_new_site(before, loaded_old_site)
     for instance in INSTANCES:  # a job per instance runs to Done and shows up in accounting
         host = NEW_HOST[instance]
+        login(host, instance)
         on(host, "printf '[ Executable = \"/bin/true\"; JobName = \"e2e\"; ]\\n' | sudo -u dirac tee /tmp/true.jdl")
         on(host, f"{DIRAC} jobs submit --ids-file /tmp/after.txt /tmp/true.jdl")
         on(host, f"{DIRAC_CORE} pilot --site {instance.upper()}.IN2P3.fr --max-jobs 1")
@@ -232,7 +260,7 @@ def _check_new_site(before: dict[str, dict[str, str]], old: dict[str, dict[str, 
     eiscat_old = sql(OLD_DB, eiscat_query)[0][0]
     eiscat_new = sql(NEW_DB, "SELECT COUNT(*) FROM egi_EiscatFileCatalogDB.FC_Files")[0][0]
     assert eiscat_new == eiscat_old == str(N_FILES // EISCAT_SHARE)
-    fg_version = on(NEW_HOST["fg"], f"{DIRAC_CORE} db status --cfg /opt/dirac/etc/layers/90-host.cfg")
+    fg_version = on(NEW_HOST["fg"], f"{DIRAC_CORE} db status")
     assert "up to date" in fg_version
     old_units = on("cyf-dirac01", "systemctl list-units --state=active --no-legend 'dirac-*'", check=False)
     assert old_units.strip() == "", f"old site still runs: {old_units}"
@@ -240,10 +268,10 @@ def _check_new_site(before: dict[str, dict[str, str]], old: dict[str, dict[str, 
 
 def test_rollback_carries_new_writes_back(loaded_old_site: dict[str, dict[str, object]]) -> None:
     """After a fresh stage 1 cutover, write to the new site, roll back: the old site has it all."""
-    if (REPO / "var" / "e2e" / "markers").exists():
+    if (RUN / "markers").exists():
         pytest.skip("stage 2 ran in this lab (rollback covers stage 1 only); run this test on its own: -k rollback")
     runbook("stage1")
-    on(NEW_HOST["egi"], f"{DIRAC} fc add /egi/data/after-cutover.dat --size 1 --se CC-DISK")
+    on(NEW_HOST["egi"], f"{DIRAC} fc add /egi/data/after-cutover.dat --size 1 --se IN2P3-CC-disk")
     runbook("rollback", check=False)
     listing = on(OLD_HOST["egi"], f"{DIRAC} fc ls /egi/data/after-cutover.dat")
     assert "after-cutover.dat" in listing
