@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${VENV:-$ROOT/.venv}
-[ -x "$VENV/bin/dirac-kit" ] || VENV=/work/main/.venv
+[ -x "$VENV/bin/dirac-kit" ] || { echo "lab-demo: no venv at $VENV: run make setup first" >&2; exit 2; }
 export PATH="$VENV/bin:$PATH" PYTHONPATH="$ROOT" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 INV=inventories/lab
 VAULT=$(ls "$INV"/vault-password.lab* 2>/dev/null | head -1)

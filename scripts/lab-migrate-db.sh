@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-[ -x .venv/bin/dirac-kit ] && VENV=$ROOT/.venv || VENV=/work/main/.venv
+VENV=${VENV:-$ROOT/.venv}
+[ -x "$VENV/bin/dirac-kit" ] || { echo "lab-migrate-db: no venv at $VENV: run make setup first" >&2; exit 2; }
 export PATH="$VENV/bin:$PATH" PYTHONPATH="$ROOT" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 export DIRAC_LAB_NAME=${DIRAC_LAB_NAME:-dbmig}
 WORK=$ROOT/var/$DIRAC_LAB_NAME-run
