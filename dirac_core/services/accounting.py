@@ -14,9 +14,6 @@ Both serve the Setup ``/DIRAC/Setup``: types are registered for it at start (tab
 from __future__ import annotations
 
 import atexit
-from typing import Any
-
-from fastapi import APIRouter
 
 from dirac_core.accounting.bucketing import Bucketer
 from dirac_core.accounting.datastore import DataStore
@@ -26,7 +23,8 @@ from dirac_core.accounting.reports import Reports
 from dirac_core.config.paths import setup_name
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext, RpcMethod
+from dirac_core.server.component import Component, ComponentContext
+from dirac_core.services.building import router_from, rpc_from
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")
@@ -38,12 +36,6 @@ def _float_option(ctx: ComponentContext, name: str, default: float) -> float:
         return float(raw or default)
     except ValueError:
         raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not a number") from None
-
-
-def _cached(ctx: ComponentContext, key: str, build: Any) -> Any:
-    if key not in ctx.extras:
-        ctx.extras[key] = build(ctx)
-    return ctx.extras[key]
 
 
 def make_data_store(ctx: ComponentContext) -> DataStore:
@@ -75,20 +67,6 @@ def make_report_generator(ctx: ComponentContext) -> ReportGenerator:
     return ReportGenerator(Reports(db, setup_name(ctx.config)))
 
 
-def _router(key: str, make: Any, build: Any) -> Any:
-    def build_router(ctx: ComponentContext) -> APIRouter:
-        return build(_cached(ctx, key, make))  # type: ignore[no-any-return]
-
-    return build_router
-
-
-def _rpc(key: str, make: Any, build: Any) -> Any:
-    def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
-        return build(_cached(ctx, key, make))  # type: ignore[no-any-return]
-
-    return build_rpc
-
-
 def components() -> list[Component]:
     from dirac_core.services import accounting_rest, accounting_rpc
 
@@ -97,16 +75,16 @@ def components() -> list[Component]:
             f"{SYSTEM}/DataStore",
             9133,
             (DB,),
-            _router("DataStore", make_data_store, accounting_rest.data_store_router),
-            _rpc("DataStore", make_data_store, accounting_rpc.data_store_rpc),
+            router_from("DataStore", make_data_store, accounting_rest.data_store_router),
+            rpc_from("DataStore", make_data_store, accounting_rpc.data_store_rpc),
             "Stores accounting records (Job, DataOperation) and buckets them",
         ),
         Component(
             f"{SYSTEM}/ReportGenerator",
             9134,
             (DB,),
-            _router("ReportGenerator", make_report_generator, accounting_rest.report_generator_router),
-            _rpc("ReportGenerator", make_report_generator, accounting_rpc.report_generator_rpc),
+            router_from("ReportGenerator", make_report_generator, accounting_rest.report_generator_router),
+            rpc_from("ReportGenerator", make_report_generator, accounting_rpc.report_generator_rpc),
             "Accounting reports (JSON, CSV) and plots (PNG)",
         ),
     ]

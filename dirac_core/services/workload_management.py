@@ -16,8 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
-
 from dirac_core.config.paths import database_section
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.jobloggingdb import JobLoggingDB
@@ -25,7 +23,8 @@ from dirac_core.db.pilotagentsdb import PilotAgentsDB
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
 from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext, RpcMethod
+from dirac_core.server.component import Component, ComponentContext
+from dirac_core.services.building import router_from, rpc_from
 from dirac_core.wms.hooks import apply_min_job_id
 from dirac_core.wms.job_manager import MAX_PARAMETRIC_JOBS, MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
@@ -53,13 +52,6 @@ def _int_option(ctx: ComponentContext, name: str, default: int) -> int:
         return int(raw or default)
     except ValueError:
         raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not an integer") from None
-
-
-def _cached(ctx: ComponentContext, key: str, build: Any) -> Any:
-    # build_router and build_rpc share one logic object (and its engines) per component.
-    if key not in ctx.extras:
-        ctx.extras[key] = build(ctx)
-    return ctx.extras[key]
 
 
 def make_job_manager(ctx: ComponentContext) -> JobManager:
@@ -99,20 +91,6 @@ def make_sandbox_store(ctx: ComponentContext) -> SandboxStore:
     )
 
 
-def _router(key: str, make: Any, build: Any) -> Any:
-    def build_router(ctx: ComponentContext) -> APIRouter:
-        return build(_cached(ctx, key, make))  # type: ignore[no-any-return]
-
-    return build_router
-
-
-def _rpc(key: str, make: Any, build: Any) -> Any:
-    def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
-        return build(_cached(ctx, key, make))  # type: ignore[no-any-return]
-
-    return build_rpc
-
-
 def components() -> list[Component]:
     from dirac_core.services import wms_rest, wms_rpc
 
@@ -121,40 +99,40 @@ def components() -> list[Component]:
             f"{SYSTEM}/JobManager",
             9132,
             ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB"), (SYSTEM, "TaskQueueDB"), (SYSTEM, "SandboxMetadataDB")),
-            _router("JobManager", make_job_manager, wms_rest.job_manager_router),
-            _rpc("JobManager", make_job_manager, wms_rpc.job_manager_rpc),
+            router_from("JobManager", make_job_manager, wms_rest.job_manager_router),
+            rpc_from("JobManager", make_job_manager, wms_rpc.job_manager_rpc),
             "Submit, kill, delete and reschedule jobs",
         ),
         Component(
             f"{SYSTEM}/JobMonitoring",
             9130,
             ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB")),
-            _router("JobMonitoring", make_job_monitoring, wms_rest.job_monitoring_router),
-            _rpc("JobMonitoring", make_job_monitoring, wms_rpc.job_monitoring_rpc),
+            router_from("JobMonitoring", make_job_monitoring, wms_rest.job_monitoring_router),
+            rpc_from("JobMonitoring", make_job_monitoring, wms_rpc.job_monitoring_rpc),
             "Job status, attributes, parameters, history, summaries",
         ),
         Component(
             f"{SYSTEM}/JobStateUpdate",
             9136,
             ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB")),
-            _router("JobStateUpdate", make_job_state_update, wms_rest.job_state_update_router),
-            _rpc("JobStateUpdate", make_job_state_update, wms_rpc.job_state_update_rpc),
+            router_from("JobStateUpdate", make_job_state_update, wms_rest.job_state_update_router),
+            rpc_from("JobStateUpdate", make_job_state_update, wms_rpc.job_state_update_rpc),
             "Status, parameters and heartbeats reported by pilots",
         ),
         Component(
             f"{SYSTEM}/Matcher",
             9170,
             ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB"), (SYSTEM, "TaskQueueDB"), (SYSTEM, "PilotAgentsDB")),
-            _router("Matcher", make_matcher, wms_rest.matcher_router),
-            _rpc("Matcher", make_matcher, wms_rpc.matcher_rpc),
+            router_from("Matcher", make_matcher, wms_rest.matcher_router),
+            rpc_from("Matcher", make_matcher, wms_rpc.matcher_rpc),
             "Hands Waiting jobs to pilots",
         ),
         Component(
             f"{SYSTEM}/SandboxStore",
             9196,
             ((SYSTEM, "SandboxMetadataDB"), (SYSTEM, "JobDB")),
-            _router("SandboxStore", make_sandbox_store, wms_rest.sandbox_store_router),
-            _rpc("SandboxStore", make_sandbox_store, wms_rpc.sandbox_store_rpc),
+            router_from("SandboxStore", make_sandbox_store, wms_rest.sandbox_store_router),
+            rpc_from("SandboxStore", make_sandbox_store, wms_rpc.sandbox_store_rpc),
             "Input and output sandboxes",
         ),
     ]
