@@ -30,7 +30,8 @@ import MySQLdb
 import MySQLdb.cursors
 
 from dirac_core.dbmigrate import objects as obj
-from dirac_core.dbmigrate.chunks import Chunk, KeyValue, dump_sql, load_sql, plan_chunks
+from dirac_core.dbmigrate import physical
+from dirac_core.dbmigrate.chunks import Chunk, KeyValue, dump_sql, load_sql, plan_chunks, range_chunks
 from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, text
 from dirac_core.dbmigrate.deferred_indexes import add_missing, split_create
 from dirac_core.dbmigrate.faults import fault_point
@@ -79,6 +80,11 @@ class Copier:
         self.renamer = renamer
         self.dump_dir = manifest.state_dir / "dump"
         self.load_dir = manifest.state_dir / "load"
+        self.phys_dir = manifest.state_dir / "physical"
+        # (db, table) -> staged tablespace files of a table that moves physically (see physical.py)
+        self._phys: dict[tuple[str, str], dict[str, Any]] = {}
+        self._phys_target: Path | None = None
+        self._choice = physical.PhysicalChoice(off_reason="not chosen yet")
         self._tables: dict[tuple[str, str], obj.Table] = {}
         self._errors: list[BaseException] = []
         self._local = threading.local()
@@ -105,6 +111,7 @@ class Copier:
         else:
             self._load_schemas(jobs)
             self._dumped = set(self._tables)
+            self._reset_physical(jobs)
             pending = [c for job in jobs for c in self.manifest.chunks(job.name) if c.state != "verified"]
             for job in jobs:
                 for tbl in self._table_names(job.name):
@@ -138,8 +145,21 @@ class Copier:
         self.manifest.set("dump", "started")
         for job in jobs:
             self.manifest.forget_chunks(job.name)
-            for base in (self.dump_dir, self.load_dir):
+            self.manifest.set(f"physical_loaded:{job.name}", [])
+            for base in (self.dump_dir, self.load_dir, self.phys_dir):
                 shutil.rmtree(base / _safe(job.name), ignore_errors=True)
+
+    def _reset_physical(self, jobs: list[CopyTarget]) -> None:
+        """A physically copied table with an unverified chunk is imported again, every chunk re-verified."""
+        for job in jobs:
+            loaded = set(self.manifest.get(f"physical_loaded:{job.name}", []))
+            for db, tbl in [k for k in self._phys if k[0] == job.name]:
+                rows = self.manifest.chunks(db, tbl)
+                if any(c.state != "verified" for c in rows):
+                    loaded.discard(tbl)
+                    for c in rows:
+                        self.manifest.set_chunk(db, tbl, c.idx, "dumped")
+            self.manifest.set(f"physical_loaded:{job.name}", sorted(loaded))
 
     def _table_names(self, db: str) -> list[str]:
         return [name for (d, name) in self._tables if d == db]
@@ -154,6 +174,10 @@ class Copier:
             job.rename = dict(entry["schema"].get("rename", {}))
             for table in dump.tables:
                 self._tables[(job.name, table.name)] = table
+            for tbl, staged in entry["schema"].get("physical", {}).items():
+                self._phys[(job.name, tbl)] = staged
+            if entry["schema"].get("physical_target_dir"):
+                self._phys_target = Path(entry["schema"]["physical_target_dir"])
         self._jobs = {job.name: job for job in jobs}
 
     # ----------------------------------------------------------------------------------------- dump
@@ -163,8 +187,36 @@ class Copier:
         tgt = connect(self.plan.target, raw=True)
         try:
             query(src, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            query(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            self.manifest.set("snapshot", snapshot_position(src))
+            if self.renamer is not None:
+                for job in jobs:
+                    names = query(src, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                                  "ORDER BY TABLE_NAME", (job.name,))  # fmt: skip
+                    job.rename = self.renamer(job.name, [text(n[0]) for n in names])
+            choice = physical.choose(self.plan, src, tgt, [(j.name, j.target, j.rename) for j in jobs])
+            lock: physical.ExportLock | None = None
+            if choice.any:
+                lock, why = physical.lock_for_export(
+                    self.plan.source, [(db, t) for db, tables in choice.tables.items() for t in tables]
+                )
+                if lock is None:
+                    choice = physical.PhysicalChoice(off_reason=why)
+            try:
+                # Opened while the exported tables are write-locked: the snapshot holds exactly the rows
+                # of their files, so the checksums computed in it below prove the copied files.
+                query(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                self.manifest.set("snapshot", snapshot_position(src))
+                if lock is not None:
+                    started = time.monotonic()
+                    for db, tables in choice.tables.items():
+                        for tbl in tables:
+                            dest = self.phys_dir / _safe(db)
+                            self._phys[(db, tbl)] = physical.stage(choice.source_dir, db, tbl, dest)  # type: ignore[arg-type]
+                    self.manifest.set("physical_stage_seconds", time.monotonic() - started)
+            finally:
+                if lock is not None:
+                    lock.release()
+            self._phys_target = choice.target_dir
+            self._choice = choice
             for job in jobs:
                 self._dump_database(src, tgt, job, work)
             query(src, "COMMIT")
@@ -184,12 +236,20 @@ class Copier:
         if self.renamer is not None:
             job.rename = self.renamer(job.name, [t.name for t in dump.tables])
         source_print = fingerprint(src, job.name, job.rename)
+        staged = {tbl: files for (db, tbl), files in self._phys.items() if db == job.name}
         self.manifest.set_db(
             job.name,
             target=job.target,
             strategy="copy",
             phase="dumping",
-            schema={"dump": dump.to_json(), "fingerprint": source_print, "rename": job.rename},
+            schema={
+                "dump": dump.to_json(),
+                "fingerprint": source_print,
+                "rename": job.rename,
+                "physical": staged,
+                "physical_target_dir": str(self._phys_target) if staged else "",
+            },
+            info={"copy_path": self._choice.note(job.name)},
         )
         # The target is ours now (preflight refused a non-empty one without --confirm): start it clean.
         if database_exists(tgt, job.target):
@@ -200,7 +260,12 @@ class Copier:
             self._tables[(job.name, table.name)] = table
             self.progress.table(job.name, table.name, table.rows_estimate)
         chunk_rows = job.plan.chunk_rows or self.plan.chunk_rows
-        plans = {table.name: plan_chunks(src, job.name, table, chunk_rows) for table in dump.tables}
+        plans = {
+            table.name: (range_chunks if (job.name, table.name) in self._phys else plan_chunks)(
+                src, job.name, table, chunk_rows
+            )
+            for table in dump.tables
+        }
         totals = dict.fromkeys(plans, 0)
         # Round-robin over the tables: loaders (one per table at a time) then work on several tables at
         # once instead of queueing behind the table being dumped.
@@ -208,7 +273,8 @@ class Copier:
             for table in dump.tables:
                 chunks = plans[table.name]
                 if rank < len(chunks):
-                    totals[table.name] += self._dump_chunk(src, job, table, chunks[rank])
+                    dump_one = self._checksum_chunk if (job.name, table.name) in self._phys else self._dump_chunk
+                    totals[table.name] += dump_one(src, job, table, chunks[rank])
                     if rank == len(chunks) - 1:
                         self._dumped.add((job.name, table.name))  # before its last chunk is queued
                     work.put((job.name, table.name, chunks[rank].index))
@@ -254,6 +320,27 @@ class Copier:
         fault_point("dump", "after")
         return rows
 
+    def _checksum_chunk(self, src: Any, job: CopyTarget, table: obj.Table, chunk: Chunk) -> int:
+        """A physically copied table's chunk: only its rows and checksum, inside the snapshot."""
+        start = time.monotonic()
+        rows, checksum = chunk_checksum(src, job.name, table, chunk)
+        fault_point("dump", "during")
+        staged = self._phys[(job.name, table.name)]
+        self.manifest.add_dumped(
+            job.name,
+            table.name,
+            chunk.index,
+            chunk.lo.to_json() if chunk.lo else None,
+            chunk.hi.to_json() if chunk.hi else None,
+            str(Path(staged["dir"]) / f"{table.name}.ibd"),
+            int(staged["ibd"]),
+            rows,
+            checksum,
+            time.monotonic() - start,
+        )
+        fault_point("dump", "after")
+        return rows
+
     # ---------------------------------------------------------------------------------------- load
     def _target(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -286,6 +373,11 @@ class Copier:
         job = self._jobs[db]
         table = self._tables[(db, tbl)]
         chunk = Chunk(idx, KeyValue.from_json(row.lo), KeyValue.from_json(row.hi))
+        if (db, tbl) in self._phys:
+            with self._table_lock(db, tbl):
+                self._import(job, table)
+                self._verify(job, table, chunk, row)
+            return
         if row.state == "dumped":
             row = self._transfer(job, table, row)
         with self._table_lock(db, tbl):
@@ -302,6 +394,27 @@ class Copier:
                     add_missing(self._target(), job.target, job.rename.get(tbl, tbl), clauses)
                     self.manifest.set(f"index_seconds:{db}:{tbl}", time.monotonic() - start)
                     fault_point("indexes", "after")
+
+    def _import(self, job: CopyTarget, table: obj.Table) -> None:
+        """Import the table's staged tablespace once (under the table lock); a rerun after a kill redoes it."""
+        key = f"physical_loaded:{job.name}"
+        if table.name in self.manifest.get(key, []):
+            return
+        assert self._phys_target is not None
+        start = time.monotonic()
+        name = job.rename.get(table.name, table.name)
+        sql = table.create_sql
+        if name != table.name:
+            sql = sql.replace(f"CREATE TABLE {quote(table.name)}", f"CREATE TABLE {quote(name)}", 1)
+        conn = self._target()
+        try:
+            physical.import_table(conn, self._phys_target, job.target, name, sql, self._phys[(job.name, table.name)])
+        finally:
+            query(conn, "SET FOREIGN_KEY_CHECKS = 0")
+        with self._locks_guard:  # two loaders may finish imports of two tables at once
+            self.manifest.set(key, sorted({*self.manifest.get(key, []), table.name}))
+        self.manifest.set(f"import_seconds:{job.name}:{table.name}", time.monotonic() - start)
+        fault_point("load", "after")
 
     def _table_lock(self, db: str, tbl: str) -> threading.Lock:
         with self._locks_guard:
@@ -382,7 +495,7 @@ class Copier:
             diffs = schema_diffs(conn, entry, job.target)
         finally:
             conn.close()
-        for base in (self.dump_dir, self.load_dir):
+        for base in (self.dump_dir, self.load_dir, self.phys_dir):
             shutil.rmtree(base / _safe(job.name), ignore_errors=True)
         self.manifest.set_phase(job.name, "copied", schema_diffs=diffs)
 

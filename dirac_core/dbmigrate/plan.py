@@ -92,6 +92,9 @@ class Plan:
     chunk_rows: int = 50_000
     workers: int = 2
     checksum: str = "crc32"
+    # auto: InnoDB tables move as tablespace files when both servers' datadirs are reachable from this
+    # host (dbmigrate/physical.py), the rest logically; off: always the logical (LOAD DATA) path.
+    physical: str = "auto"
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -108,6 +111,7 @@ class Plan:
 # ---------------------------------------------------------------------------------------------- parsing
 _TOP_KEYS = {
     "instance", "source", "target", "setup_rename", "databases", "cutover", "chunk_rows", "workers", "checksum",
+    "physical",
 }  # fmt: skip
 CHECKSUMS = ("md5", "crc32")
 _ENDPOINT_KEYS = {"host", "port", "user", "password_file", "socket"}
@@ -159,6 +163,7 @@ def parse_plan(data: Any, base_dir: Path | None = None, path: Path | None = None
         chunk_rows=_positive_int(data, "chunk_rows", "plan", 50_000),
         workers=_positive_int(data, "workers", "plan", 2),
         checksum=_checksum(data.get("checksum", "crc32")),
+        physical=_physical(data.get("physical", "auto")),
         path=path,
         raw=data,
     )
@@ -167,6 +172,17 @@ def parse_plan(data: Any, base_dir: Path | None = None, path: Path | None = None
 def _checksum(value: Any) -> str:
     if value not in CHECKSUMS:
         raise PlanError(f"plan.checksum: unknown checksum {value!r}: use one of {', '.join(CHECKSUMS)}")
+    return str(value)
+
+
+PHYSICAL_MODES = ("auto", "off")
+
+
+def _physical(value: Any) -> str:
+    if value is False:  # YAML `physical: off` is a boolean
+        value = "off"
+    if value not in PHYSICAL_MODES:
+        raise PlanError(f"plan.physical: unknown mode {value!r}: use auto (tablespace copy when possible) or off")
     return str(value)
 
 

@@ -111,7 +111,9 @@ def build(manifest: Manifest, instance: str, extra: dict[str, dict[str, Any]] | 
             "target": entry["target"],
             "strategy": entry["strategy"],
             "phase": entry["phase"],
-            "notes": list(info.get("notes", [])) + list(extra.get(entry["name"], {}).get("notes", [])),
+            "notes": ([info["copy_path"]] if info.get("copy_path") else [])
+            + list(info.get("notes", []))
+            + list(extra.get(entry["name"], {}).get("notes", [])),
             "schema_diffs": info.get("schema_diffs", []),
             "tables": [],
         }
