@@ -10,7 +10,7 @@ copies it to a private target ``mariadbd``, measured in the same run:
 - the engine, end to end including its verification (dump, transfer, load, verify every chunk);
 - the cutover freeze window (replicate mode) with a continuous writer, at two DB sizes.
 
-    .venv/bin/python bench/db_migrate.py [--files 600000] [--small 0.25] [--repeat 2] [--skip-dump]
+    .venv/bin/python bench/db_migrate.py [--files 600000] [--small 0.25] [--repeat 2] [--skip-dump] [--skip-freeze]
 
 Both servers are private (own datadir/port under /tmp) and removed at the end; 127.0.0.1:3306 is
 not touched. Figures are printed, never asserted.
@@ -204,9 +204,15 @@ def plan_for(source: MariaDBServer, target: MariaDBServer, db: str, new: str, **
     )
 
 
-def engine_copy(source: MariaDBServer, target: MariaDBServer, db: str, new: str, work: Path) -> EngineRun:
-    """The migration engine end to end (dump, transfer, load, verify every chunk), from a plan."""
-    plan = plan_for(source, target, db, new)
+def engine_copy(
+    source: MariaDBServer, target: MariaDBServer, db: str, new: str, work: Path, path: str = "logical"
+) -> EngineRun:
+    """The migration engine end to end (dump, transfer, load, verify every chunk), from a plan.
+
+    path "logical": `physical: off` (chunked TSV + LOAD DATA LOCAL); "physical": `physical: auto`
+    (both servers are on this host: InnoDB tablespaces exported, imported, every chunk verified).
+    """
+    plan = plan_for(source, target, db, new, physical="off" if path == "logical" else "auto")
     state = work / "engine-state"
     shutil.rmtree(state, ignore_errors=True)
     t0 = time.monotonic()
@@ -214,17 +220,22 @@ def engine_copy(source: MariaDBServer, target: MariaDBServer, db: str, new: str,
     try:
         report = runner.run()
         seconds = time.monotonic() - t0
-        load_stream_seconds = sum(c.seconds or 0.0 for c in runner.manifest.chunks(db))
+        load_stream_seconds = sum(c.seconds or 0.0 for c in runner.manifest.chunks(db)) if path == "logical" else 0.0
         # Secondary keys are built after the load (deferred_indexes): their build is load work too.
         for part in ("", *TABLES):  # per table (built as its last chunk verified) or at the end
             load_stream_seconds += float(runner.manifest.get(f"index_seconds:{db}:{part}", 0.0))
         gtid = str((runner.manifest.snapshot() or {}).get("gtid") or "")
+        notes = (runner.manifest.db(db) or {}).get("info", {}).get("copy_path", "")
+        if path == "physical" and not notes.startswith("copy path: physical"):
+            raise RuntimeError(f"the engine did not take the physical path: {notes}")
+        stall = float(runner.manifest.get("physical_stage_seconds", 0.0))
     finally:
         runner.close()
     shutil.rmtree(state, ignore_errors=True)
     # Loader threads overlap; the sum of the chunks' LOAD DATA times is the one-stream equivalent,
     # comparable with the ceiling's one-table-at-a-time LOAD DATA INFILE.
-    return EngineRun(seconds, load_stream_seconds, gtid, report.passed, f"{plan.workers} loaders")
+    how = f"{plan.workers} loaders" if path == "logical" else f"source write stall {stall:.1f}s"
+    return EngineRun(seconds, load_stream_seconds if path == "logical" else None, gtid, report.passed, how)
 
 
 # --- freeze window under a continuous writer ----------------------------------------------------------
@@ -368,6 +379,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=600_000, help="files in the catalog (about 3.5 rows each)")
     parser.add_argument("--small", type=float, default=0.25, help="size of the small freeze-window DB (fraction)")
     parser.add_argument("--skip-dump", action="store_true", help="skip the mysqldump | mysql baseline")
+    parser.add_argument("--skip-freeze", action="store_true", help="skip the freeze-window runs")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each copy method (interleaved; best shown)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-dbmigrate-", dir="/tmp"))
@@ -399,17 +411,21 @@ def main() -> None:
                 record("LOAD DATA ceiling, 2 at once", par.total, "outfile + 2 tables loading at once")
                 record("LOAD DATA ceiling, 2 at once, load", par.load, "load phase of the above")
                 run_sql(target, "DROP DATABASE bench_ceiling")
-                engine = engine_copy(source, target, DB, "bench_engine", work)
+                engine = engine_copy(source, target, DB, "bench_engine", work, "logical")
                 verdict = "verify PASS" if engine.verified else "verify FAIL"
-                record("engine, end to end + verify", engine.seconds, f"{engine.how}, {verdict}")
+                record("engine logical, end to end + verify", engine.seconds, f"{engine.how}, {verdict}")
                 if engine.load_seconds:
                     record("engine, load, one stream", engine.load_seconds, "chunks' LOAD DATA LOCAL s + index build")
+                run_sql(target, "DROP DATABASE IF EXISTS bench_engine")
+                engine = engine_copy(source, target, DB, "bench_engine", work, "physical")
+                verdict = "verify PASS" if engine.verified else "verify FAIL"
+                record("engine physical, end to end + verify", engine.seconds, f"{engine.how}, {verdict}")
                 run_sql(target, "DROP DATABASE IF EXISTS bench_engine")
                 print(f"round {round_}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), flush=True)
             run_sql(source, f"DROP DATABASE `{DB}`")
 
             freezes = []
-            for files in (int(args.files * args.small), args.files):
+            for files in () if args.skip_freeze else (int(args.files * args.small), args.files):
                 db = f"FileCatalogDB_{files}"
                 run = freeze_window(source, target, db, files, work)
                 freezes.append(run)
