@@ -33,11 +33,19 @@ def target_checksums(server: MariaDBServer, db: str) -> dict[str, tuple[int, int
         conn.close()
 
 
-@pytest.mark.parametrize("checksum", ["md5", "crc32"])
+@pytest.mark.parametrize(
+    ("checksum", "physical"),
+    [("md5", "off"), ("crc32", "off"), ("crc32", "auto")],  # auto: both servers on this host, tablespace import
+)
 def test_copy_all_pass_and_independent_check_agrees(
-    checksum: str, tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
+    checksum: str,
+    physical: str,
+    tmp_path: Path,
+    source_db: str,
+    source_mariadb: SourceServer,
+    second_mariadb: MariaDBServer,
 ) -> None:
-    target = f"{source_db}_copy_{checksum}"
+    target = f"{source_db}_copy_{checksum}_{physical}"
     plan = load_plan(
         write_plan(
             tmp_path / "plan.yml",
@@ -46,6 +54,7 @@ def test_copy_all_pass_and_independent_check_agrees(
             [{"name": source_db, "strategy": "copy", "target_name": target}],
             chunk_rows=70,
             checksum=checksum,
+            physical=physical,
         )
     )
     runner = Runner(plan, tmp_path / "state")
@@ -54,6 +63,8 @@ def test_copy_all_pass_and_independent_check_agrees(
     finally:
         runner.close()
     assert report.passed, report.text()
+    path = "physical" if physical == "auto" else "logical"
+    assert report.data["databases"][0]["notes"][0].startswith(f"copy path: {path}"), report.text()
     tables = {t["name"]: t for t in report.data["databases"][0]["tables"]}
     assert len(tables["parent"]["chunks"]) > 3 and len(tables["strkey"]["chunks"]) > 2
     assert len(tables["nopk"]["chunks"]) == 1

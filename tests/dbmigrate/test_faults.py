@@ -25,17 +25,24 @@ FAULTS = [
 ]
 
 
+@pytest.mark.parametrize("physical", ["off", "auto"])  # logical path; tablespace import (test_physical.py)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_kill_and_rerun_ends_verified(
-    fault: str, tmp_path: Path, source_db: str, source_mariadb: SourceServer, second_mariadb: MariaDBServer
+    fault: str,
+    physical: str,
+    tmp_path: Path,
+    source_db: str,
+    source_mariadb: SourceServer,
+    second_mariadb: MariaDBServer,
 ) -> None:
-    target = f"{source_db}_{fault.replace(':', '_')}"
+    target = f"{source_db}_{fault.replace(':', '_')}_{physical}"
     plan = write_plan(
         tmp_path / "plan.yml",
         source_mariadb.endpoint(),
         target_of(second_mariadb),
         [{"name": source_db, "strategy": "copy", "target_name": target}],
         chunk_rows=60,
+        physical=physical,
     )
     state = tmp_path / "state"
     killed = run_cli("migrate", str(plan), "--state-dir", str(state), "--quiet", env={"DIRAC_MIGRATE_FAULT": fault})
