@@ -232,7 +232,8 @@ class Copier:
     ) -> None:
         dump = obj.read_schema(src, job.name)
         for table in dump.tables:
-            table.checksum = self.plan.checksum
+            # crc32v2: the crc32 row hash without length prefixes on numbers and dates (chunks.crc_input)
+            table.checksum = "crc32v2" if self.plan.checksum == "crc32" else self.plan.checksum
         if self.renamer is not None:
             job.rename = self.renamer(job.name, [t.name for t in dump.tables])
         source_print = fingerprint(src, job.name, job.rename)
