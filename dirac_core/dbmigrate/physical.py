@@ -90,8 +90,8 @@ def choose(plan: Plan, src: Any, tgt: Any, jobs: list[tuple[str, str, dict[str, 
         reason = f"source ({s_host}) and target ({t_host}) are not both on this host ({here})"
     elif s_ver != t_ver or s_page != t_page:
         reason = f"source {s_ver} (page {s_page}) and target {t_ver} (page {t_page}) differ"
-    elif not (os.access(source_dir, os.R_OK | os.X_OK) and os.access(target_dir, os.W_OK | os.X_OK)):
-        reason = f"cannot read {source_dir} or write {target_dir}"
+    elif not (_may_use(source_dir) and _may_use(target_dir)):
+        reason = f"this process (uid {os.geteuid()}) may not read {source_dir} and write {target_dir}"
     elif source_dir.resolve() == target_dir.resolve():
         reason = "source and target are the same server"
     elif t_bin and plan.target.log_bin and query(tgt, "SHOW SLAVE HOSTS"):
@@ -102,6 +102,7 @@ def choose(plan: Plan, src: Any, tgt: Any, jobs: list[tuple[str, str, dict[str, 
     choice = PhysicalChoice(source_dir=source_dir, target_dir=target_dir)
     for db, target_db, rename in jobs:
         choice.tables[db], choice.fallbacks[db] = [], {}
+        readable = _PLAIN.match(db) is not None and os.access(source_dir / db, os.R_OK | os.X_OK)
         fulltext = {
             text(r[0])
             for r in query(
@@ -131,7 +132,9 @@ def choose(plan: Plan, src: Any, tgt: Any, jobs: list[tuple[str, str, dict[str, 
                 why = "FULLTEXT/SPATIAL index"
             elif not all(_PLAIN.match(n) for n in (db, target_db, name, rename.get(name, name))):
                 why = "name needs file-name encoding"
-            elif not (source_dir / db / f"{name}.ibd").is_file():
+            elif "encrypted" in text(options).lower():
+                why = "encrypted"
+            elif not readable or not (source_dir / db / f"{name}.ibd").is_file():
                 why = "not in its own tablespace file"
             elif "row_format" not in text(options).lower() and text(row_format).lower() != t_format.lower():
                 why = f"row format {text(row_format)} is not the target's default {t_format}"
@@ -142,6 +145,18 @@ def choose(plan: Plan, src: Any, tgt: Any, jobs: list[tuple[str, str, dict[str, 
     return choice
 
 
+def _may_use(datadir: Path) -> bool:
+    """Root or the datadir's owner (mariadbd's user): its database directories are mode 0700."""
+    try:
+        owner = datadir.stat().st_uid
+    except OSError:
+        return False
+    return os.geteuid() in (0, owner) and os.access(datadir, os.R_OK | os.W_OK | os.X_OK)
+
+
+EXPORT_LOCK_WAIT = 10  # s: FLUSH … FOR EXPORT queued behind a long transaction also holds up writers
+
+
 class ExportLock:
     """``FLUSH TABLES … FOR EXPORT`` held by its own source session until `release`."""
 
@@ -149,6 +164,7 @@ class ExportLock:
         self.conn = connect(endpoint, raw=True)
         names = ", ".join(f"{quote(db)}.{quote(t)}" for db, t in tables)
         try:
+            query(self.conn, f"SET SESSION lock_wait_timeout = {EXPORT_LOCK_WAIT}")
             query(self.conn, f"FLUSH TABLES {names} FOR EXPORT")
         except BaseException:
             self.conn.close()
@@ -168,6 +184,8 @@ def lock_for_export(endpoint: Endpoint, tables: list[tuple[str, str]]) -> tuple[
     except MySQLdb.OperationalError as exc:
         if exc.args and exc.args[0] in (1044, 1045, 1142, 1227):  # access denied variants
             return None, f"source refused FLUSH TABLES … FOR EXPORT ({exc.args[-1]}): grant RELOAD, LOCK TABLES"
+        if exc.args and exc.args[0] == 1205:  # a long transaction holds the tables: do not stall writers
+            return None, f"FLUSH TABLES … FOR EXPORT waited over {EXPORT_LOCK_WAIT} s for running transactions"
         raise
 
 
@@ -212,9 +230,16 @@ def import_table(
     for ext in ("cfg", "ibd"):
         dst = target_dir / target_db / f"{name}.{ext}"
         shutil.copyfile(files / f"{name_of(staged)}.{ext}", dst)
-        os.chown(dst, owner.st_uid, owner.st_gid)  # mariadbd's user must own what it imports
+        if os.geteuid() == 0:
+            os.chown(dst, owner.st_uid, owner.st_gid)  # mariadbd's user must own what it imports
         fault_point("transfer", "during")
-    query(conn, f"ALTER TABLE {table} IMPORT TABLESPACE")
+    try:
+        query(conn, f"ALTER TABLE {table} IMPORT TABLESPACE")
+    except MySQLdb.MySQLError as exc:
+        raise RuntimeError(
+            f"{target_db}.{name}: IMPORT TABLESPACE failed ({exc.args[-1]}): "
+            "set `physical: off` in the plan and migrate with a new --state-dir"
+        ) from exc
     (target_dir / target_db / f"{name}.cfg").unlink(missing_ok=True)
     fault_point("load", "during")
 
