@@ -39,6 +39,7 @@ import MySQLdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dirac_core.dbmigrate import cutover
+from dirac_core.dbmigrate.manifest import Manifest
 from dirac_core.dbmigrate.plan import parse_plan
 from dirac_core.dbmigrate.runner import Runner
 from tests.support.mariadb_server import MariaDBServer
@@ -234,7 +235,7 @@ def engine_copy(
         notes = (runner.manifest.db(db) or {}).get("info", {}).get("copy_path", "")
         if path == "physical" and not notes.startswith("copy path: physical"):
             raise RuntimeError(f"the engine did not take the physical path: {notes}")
-        stall = float(runner.manifest.get("physical_stage_seconds", 0.0))
+        stall = float(runner.manifest.get("source_write_stall_seconds", 0.0))
     finally:
         runner.close()
     shutil.rmtree(state, ignore_errors=True)
@@ -333,6 +334,9 @@ def freeze_window(source: MariaDBServer, target: MariaDBServer, db: str, files: 
         report, result = cutover.run_plan(plan_for(source, target, db, db), state, say=lines.append)
     finally:
         writer.stop()
+    manifest = Manifest(state)
+    stall = float(manifest.get("source_write_stall_seconds", 0.0))  # 0 when the copy was logical
+    manifest.close()
     shutil.rmtree(state, ignore_errors=True)
     missing = int(run_sql(source, f"SELECT COUNT(*) FROM `{db}`.FC_Files")[0][0]) - int(
         run_sql(target, f"SELECT COUNT(*) FROM `{db}`.FC_Files")[0][0]
@@ -340,7 +344,8 @@ def freeze_window(source: MariaDBServer, target: MariaDBServer, db: str, files: 
     ok = report.passed and not result.verify_failures and missing == 0
     verify = "PASS" if ok else f"FAIL ({missing} rows differ)"
     run_sql(source, "SET GLOBAL read_only = OFF")
-    return FreezeRun(rows, result.freeze_seconds, result.timings, writer.committed, writer.refused, verify)
+    timings = {**result.timings, "copy's source write stall": stall}
+    return FreezeRun(rows, result.freeze_seconds, timings, writer.committed, writer.refused, verify)
 
 
 # --- main -----------------------------------------------------------------------------------------

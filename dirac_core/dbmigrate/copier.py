@@ -194,6 +194,7 @@ class Copier:
                     job.rename = self.renamer(job.name, [text(n[0]) for n in names])
             choice = physical.choose(self.plan, src, tgt, [(j.name, j.target, j.rename) for j in jobs])
             lock: physical.ExportLock | None = None
+            stall_from = time.monotonic()  # writes to the exported tables wait from FLUSH … FOR EXPORT on
             if choice.any:
                 lock, why = physical.lock_for_export(
                     self.plan.source, [(db, t) for db, tables in choice.tables.items() for t in tables]
@@ -206,15 +207,16 @@ class Copier:
                 query(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 self.manifest.set("snapshot", snapshot_position(src))
                 if lock is not None:
-                    started = time.monotonic()
                     for db, tables in choice.tables.items():
                         for tbl in tables:
                             dest = self.phys_dir / _safe(db)
                             self._phys[(db, tbl)] = physical.stage(choice.source_dir, db, tbl, dest)  # type: ignore[arg-type]
-                    self.manifest.set("physical_stage_seconds", time.monotonic() - started)
             finally:
                 if lock is not None:
                     lock.release()
+                    # the source's write stall: flush of the tables' dirty pages, snapshot, copy of the files
+                    choice.stall_seconds = time.monotonic() - stall_from
+                    self.manifest.set("source_write_stall_seconds", choice.stall_seconds)
             self._phys_target = choice.target_dir
             self._choice = choice
             for job in jobs:

@@ -51,6 +51,7 @@ class PhysicalChoice:
     off_reason: str = ""  # why no table moves physically ("" when the path is available)
     tables: dict[str, list[str]] = field(default_factory=dict)  # source db -> tables moved as files
     fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)  # source db -> {table: reason}
+    stall_seconds: float = 0.0  # writes to the exported tables waited this long (FLUSH … FOR EXPORT to UNLOCK)
 
     @property
     def any(self) -> bool:
@@ -65,6 +66,8 @@ class PhysicalChoice:
         line = f"copy path: physical (InnoDB tablespace import) for {len(phys)} table(s)"
         if back:
             line += "; logical for " + ", ".join(f"{t} ({why})" for t, why in sorted(back.items()))
+        if phys:
+            line += f"; source write stall {self.stall_seconds:.2f} s (export lock)"
         return line
 
 
