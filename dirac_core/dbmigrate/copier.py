@@ -207,10 +207,11 @@ class Copier:
                 query(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 self.manifest.set("snapshot", snapshot_position(src))
                 if lock is not None:
+                    assert choice.source_dir is not None  # set whenever a table was chosen
                     for db, tables in choice.tables.items():
                         for tbl in tables:
                             dest = self.phys_dir / _safe(db)
-                            self._phys[(db, tbl)] = physical.stage(choice.source_dir, db, tbl, dest)  # type: ignore[arg-type]
+                            self._phys[(db, tbl)] = physical.stage(choice.source_dir, db, tbl, dest)
             finally:
                 if lock is not None:
                     lock.release()

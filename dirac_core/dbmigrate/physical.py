@@ -97,9 +97,13 @@ def choose(plan: Plan, src: Any, tgt: Any, jobs: list[tuple[str, str, dict[str, 
         reason = f"this process (uid {os.geteuid()}) may not read {source_dir} and write {target_dir}"
     elif source_dir.resolve() == target_dir.resolve():
         reason = "source and target are the same server"
-    elif t_bin and plan.target.log_bin and query(tgt, "SHOW SLAVE HOSTS"):
+    elif t_bin and plan.target.log_bin:
         # A tablespace import reaches the binlog as DDL only: the target's replicas would miss the rows.
-        reason = "the target has replicas, which a tablespace import would not reach"
+        try:
+            if query(tgt, "SHOW SLAVE HOSTS"):
+                reason = "the target has replicas, which a tablespace import would not reach"
+        except MySQLdb.OperationalError as exc:
+            reason = f"cannot list the target's replicas ({exc.args[-1]}): grant REPLICATION MASTER ADMIN"
     if reason:
         return PhysicalChoice(off_reason=reason)
     choice = PhysicalChoice(source_dir=source_dir, target_dir=target_dir)
