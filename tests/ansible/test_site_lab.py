@@ -1,6 +1,6 @@
 """The acceptance of the Ansible content on real lab hosts (SSH, systemd), new site cc_in2p3.
 
-Marked `lab` and `slow`: needs `dirac-kit lab up`. In order: site.yml deploys (from bare hosts after
+Marked `lab` (the CI lab stage runs it): needs `dirac-kit lab up`. In order: site.yml deploys (from bare hosts after
 `dirac-kit lab reset`), a second run changes nothing, `--check --diff` changes nothing, verify.yml
 passes for EGI and FG, and testinfra looks at every host: units enabled and running, each component
 answering /health over TLS, key files 0600, each DB user granted only its own databases.
@@ -28,7 +28,7 @@ SSH_CONFIG = Path(os.environ.get("DIRAC_LAB_SSH_CONFIG", ROOT / "var" / "lab" / 
 LIMIT = "cc_in2p3"
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = [pytest.mark.lab]
 
 
 def _env() -> dict[str, str]:
