@@ -33,6 +33,8 @@ teardown() {
   exit "$rc"
 }
 trap teardown EXIT
+trap 'exit 143' TERM  # a killed stage must not end with the status of its last command (0)
+trap 'exit 130' INT
 
 step "lab image"
 python -m dirac_kit lab build
@@ -44,4 +46,5 @@ step "lab up (new site)"
 python -m dirac_kit lab up --site new
 markers="${DIRAC_LAB_MARKERS:-lab and not slow}"
 step "pytest -m '$markers'"
-python -m pytest -m "$markers" -p no:cacheprovider --durations=0 "$@"
+# -s: the figures the tests print (site.yml times, molecule time per role) appear in the CI log.
+python -m pytest -m "$markers" -p no:cacheprovider -s --durations=0 "$@"
