@@ -85,20 +85,20 @@ def build_prepared_image() -> str:
     log = LOGS / "prepared-image.log"
     try:
         container.exec_run(["systemctl", "is-system-running", "--wait"])
+        # A YAML inventory: ansible.cfg enables only the yaml and ini inventory plugins.
+        inventory = LOGS / "prepared-image.inventory.yml"
+        host_vars = {
+            "ansible_connection": "community.docker.docker_api",
+            "docker_host": engine.base_url,
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+        inventory.write_text(json.dumps({"all": {"hosts": {name: host_vars}}}))
         with log.open("w") as out:
             result = subprocess.run(
                 [
                     str(Path(sys.executable).parent / "ansible-playbook"),
                     "-i",
-                    f"{name},",
-                    "-e",
-                    json.dumps(
-                        {
-                            "ansible_connection": "community.docker.docker_api",
-                            "docker_host": engine.base_url,
-                            "ansible_python_interpreter": "/usr/bin/python3",
-                        }
-                    ),
+                    str(inventory),
                     str(ROOT / "roles" / "dirac_common" / "molecule" / "default" / "converge.yml"),
                 ],
                 env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
@@ -107,7 +107,8 @@ def build_prepared_image() -> str:
                 stderr=subprocess.STDOUT,
                 check=False,
             )
-        if result.returncode != 0:
+        recap = re.search(rf"^{re.escape(name)}\s*:\s*ok=[1-9]", log.read_text(), re.M)
+        if result.returncode != 0 or recap is None:
             raise RuntimeError(f"dirac_common did not converge on {name}: see {log}")
         container.exec_run(["sh", "-c", ": > /etc/machine-id"])  # each container makes its own at boot
         repository, tag = PREPARED_IMAGE.split(":")
