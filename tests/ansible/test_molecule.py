@@ -89,7 +89,7 @@ def build_prepared_image() -> str:
         inventory = LOGS / "prepared-image.inventory.yml"
         host_vars = {
             "ansible_connection": "community.docker.docker_api",
-            "docker_host": engine.base_url,
+            "ansible_docker_docker_host": engine.base_url,  # the connection's engine
             "ansible_python_interpreter": "/usr/bin/python3",
         }
         inventory.write_text(json.dumps({"all": {"hosts": {name: host_vars}}}))
