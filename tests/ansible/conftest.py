@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
+
+_MOLECULE = pytest.StashKey[ModuleType]()
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +35,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     # Their tests only wait for the results: run them last, after the tests that use the lab meanwhile.
     items[:] = [item for item in items if item not in molecule] + molecule
-    from tests.ansible.test_molecule import start
-
-    start([item.callspec.params["role"] for item in molecule])  # type: ignore[attr-defined]
+    # The module object pytest imported (its name depends on the import mode: importing it here by
+    # another name would make a second module whose started runs the tests never see).
+    module = molecule[0].module  # type: ignore[attr-defined]
+    config.stash[_MOLECULE] = module
+    module.start([item.callspec.params["role"] for item in molecule])  # type: ignore[attr-defined]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    import sys
-
-    module = sys.modules.get("tests.ansible.test_molecule")
+    module = session.config.stash.get(_MOLECULE, None)
     if module is not None:
         module.remove_prepared_image()
