@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# CI stage "lab": every test marked `lab` (tests/lab, tests/ansible: the molecule scenario of each role
-# and the site acceptance on the new site, and any later lab test), on the lab of this machine.
-#   bash scripts/ci-lab-stage.sh            (called from .ci/run after the default suite)
+# CI stage "lab": every test marked `lab` but not `slow` on the lab of this machine - tests/lab (the lab
+# itself), tests/ansible: the molecule scenario of each role, the site acceptance on the new site
+# (deploy, no-change rerun, --check --diff, verify.yml for EGI and FG, testinfra) and prechecks.
+# The `slow` lab test (tests/e2e) is a CI step of its own; DIRAC_LAB_MARKERS=lab runs it here too.
+#   bash scripts/ci-lab-stage.sh [pytest args...]     (.ci/run calls it after `make test`)
 # 1. builds the lab host image (cached: seconds when the recipe did not change, ~2 min cold),
-# 2. brings up the new site's hosts (tests/ansible/test_site_lab.py deploys site.yml on them),
-# 3. runs `pytest -m lab`, 4. ALWAYS tears the lab down (trap), so nothing keeps running after CI.
+# 2. builds the controller wheelhouse of this checkout once (the scenarios and the deploy share it),
+# 3. brings up the new site's hosts (tests/ansible/test_site_lab.py deploys site.yml on them),
+# 4. runs pytest: the molecule scenarios run in the background, DIRAC_MOLECULE_JOBS (default 3) at a
+#    time, while the site tests use the lab; 5. ALWAYS tears the lab down (trap): nothing keeps running.
 # DIRAC_LAB_NAME=<name> runs the stage on a lab of its own beside a developer's default lab.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 venv_bin="${DIRAC_KIT_VENV_BIN:-$repo/.venv/bin}"
+[ -x "$venv_bin/python" ] || { echo "ci-lab-stage: no venv at $venv_bin: run scripts/setup.sh first" >&2; exit 2; }
+export DIRAC_KIT_VENV_BIN="$venv_bin"
 export PATH="$venv_bin:$PATH"
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 export CONTAINERS_CONF="$repo/etc/containers/containers.conf"
@@ -27,10 +33,18 @@ teardown() {
   exit "$rc"
 }
 trap teardown EXIT
+trap 'exit 143' TERM  # a killed stage must not end with the status of its last command (0)
+trap 'exit 130' INT
 
 step "lab image"
 python -m dirac_kit lab build
+step "controller wheelhouse (playbooks/wheelhouse.yml)"
+mkdir -p var
+ansible-playbook -i localhost, playbooks/wheelhouse.yml >var/wheelhouse.log 2>&1 || {
+  cat var/wheelhouse.log; echo "ci-lab-stage: building the wheelhouse failed (log above)" >&2; exit 1; }
 step "lab up (new site)"
 python -m dirac_kit lab up --site new
-step "pytest -m lab"
-python -m pytest -m lab -p no:cacheprovider --durations=0 "$@"
+markers="${DIRAC_LAB_MARKERS:-lab and not slow}"
+step "pytest -m '$markers'"
+# -s: the figures the tests print (site.yml times, molecule time per role) appear in the CI log.
+python -m pytest -m "$markers" -p no:cacheprovider -s --durations=0 "$@"

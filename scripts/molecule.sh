@@ -16,12 +16,14 @@ venv_bin="${DIRAC_KIT_VENV_BIN:-$repo/.venv/bin}"
 export PATH="$venv_bin:$PATH"  # molecule calls ansible-config, ansible-playbook and pytest from PATH
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 export CONTAINERS_CONF="$repo/etc/containers/containers.conf"
-# molecule's docker driver reaches its containers with the docker CLI (connection community.docker.docker,
-# testinfra's docker backend); only the client is needed, pointed at podman by DOCKER_HOST.
-command -v docker >/dev/null || {
-  echo "molecule.sh: no docker CLI on PATH: install one (e.g. Debian docker.io; its engine need not run)" >&2; exit 2; }
+# Every scenario converges its container through the engine's API (connection community.docker.docker_api,
+# the docker SDK): with the lab's podman no docker CLI is needed.
 # The lab's engine helper prints the engine URL (and builds the cached image when missing).
 DOCKER_HOST="$(python -m dirac_kit lab engine --quiet)"
 export DOCKER_HOST
+# testinfra (the verify step) execs through the engine's CLI: podman's for the lab's podman service,
+# docker's for a Docker engine.
+if [ "$DOCKER_HOST" = "unix:///run/podman/podman.sock" ]; then DIRAC_TESTINFRA_BACKEND=podman; else DIRAC_TESTINFRA_BACKEND=docker; fi
+export DIRAC_TESTINFRA_BACKEND
 cd "$repo/roles/$role"
 exec molecule "$@"

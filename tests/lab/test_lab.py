@@ -1,7 +1,8 @@
 """The lab end to end: real containers, real systemd, real SSH, real Ansible (marked `lab`).
 
-Runs its own lab (DIRAC_LAB_NAME=tlab: containers `tlab-<host>`, network `dirac-tlab`) so it never
-touches the default lab other people work on.
+Runs its own lab, named `t` + DIRAC_LAB_NAME (default `tlab`: containers `tlab-<host>`, network
+`dirac-tlab`), so it never touches the default lab other people work on, nor the lab of a CI stage
+running beside it (DIRAC_LAB_NAME=labci gives `tlabci`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dirac_kit.lab.paths import REPO_ROOT, LabPaths
 
 pytestmark = pytest.mark.lab
 
-NAME = "tlab"
+NAME = "t" + os.environ.get("DIRAC_LAB_NAME", "lab")
 PATHS = LabPaths(REPO_ROOT, NAME)
 INVENTORY = REPO_ROOT / "inventories" / "lab"
 HOSTS = list(host_groups(INVENTORY))
