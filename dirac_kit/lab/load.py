@@ -133,7 +133,7 @@ def load_instance(shell: LabShell, instance: str, files: int, jobs: int, pilots:
         max_job_id=int(shell.sql(OLD_DB, f"SELECT MAX(JobID) FROM {instance}_JobDB.Jobs")[0][0]),
         seconds=seconds,
     )
-    log(f"load {instance}: {result.files} files, {result.done_jobs} jobs Done, max JobID {result.max_job_id}; {seconds}")
+    log(f"load {instance}: {result.files} files, {result.done_jobs} Done, max JobID {result.max_job_id}; {seconds}")
     return result
 
 
