@@ -28,7 +28,8 @@ import pytest
 from dirac_kit.lab import load
 from dirac_kit.lab.paths import LabPaths
 
-pytestmark = [pytest.mark.slow, pytest.mark.lab]
+# The whole scenario is ~20 min on a quiet 2-core machine (more when shared): above the suite's 900 s.
+pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.timeout(3600)]
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
