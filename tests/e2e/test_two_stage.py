@@ -345,5 +345,9 @@ def test_stage1_to_the_end_then_stage2(loaded_old_site: dict[str, load.LoadResul
             login(host, instance)
             site = f"{instance.upper()}.IN2P3.fr"
             load.run_jobs(_shell(), host, site, jobs=1, pilots=1, ids_file="/tmp/after.txt")
-            report = on(host, f"{DIRAC} accounting report WMSHistory --group-by site --format csv")
-            assert site in report, report
+            # The pilot commits the record at the job's end; reports read buckets, cached a short while.
+            deadline, report = time.monotonic() + 180, ""
+            while site not in report and time.monotonic() < deadline:
+                time.sleep(5)
+                report = on(host, f"{DIRAC} accounting report Job --group-by site --format csv")
+            assert site in report, f"{instance}: the job at {site} is not in the accounting report:\n{report}"
