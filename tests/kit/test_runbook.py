@@ -136,3 +136,16 @@ def test_rollback_book_resets_stage1_from_migrate_db(inventory: Path) -> None:
     book = load_book("rollback", build_context([inventory]))
     assert book.resets == {"stage1": "migrate-db"}
     assert "migrate-db" in load_book("stage1", build_context([inventory])).step_ids
+
+
+def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Path) -> None:
+    from dirac_kit.runbook.render import render_book
+    from dirac_kit.runbook.runner import StepRecord
+
+    book = load_book("stage1", build_context([inventory]))
+    instances = {"egi": {"freeze_seconds": 0.263, "mode": "replicate", "verdict": "PASS"}, "fg": {"verdict": "PASS"}}
+    records = {"migrate-db": StepRecord("migrate-db", "done", "t", 90.0, 0, "", {"instances": instances})}
+    markdown, html = render_book(book, build_context([inventory]), records, tmp_path)
+    assert "Write freeze, egi: 0.26 s (replicate cutover, PASS, step migrate-db)" in markdown.read_text()
+    assert "Write freeze, egi</th><td>0.26 s" in html.read_text()
+    assert "Write freeze, fg" not in markdown.read_text()  # no window recorded: none shown
