@@ -139,7 +139,7 @@ def checksums(host: str, database: str) -> dict[str, str]:
         "SELECT TABLE_NAME FROM information_schema.TABLES "
         f"WHERE TABLE_SCHEMA='{database}' AND TABLE_TYPE='BASE TABLE' ORDER BY 1"
     )
-    tables = [r[0] for r in sql(host, query)]
+    tables = [r[0] for r in sql(host, query) if r[0] not in NOT_DATA]
     if not tables:
         return {}
     rows = sql(host, "CHECKSUM TABLE " + ", ".join(f"`{database}`.`{t}`" for t in tables))
