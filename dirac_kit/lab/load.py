@@ -97,7 +97,10 @@ def run_jobs(shell: LabShell, host: str, site: str, jobs: int, pilots: int, ids_
     pilot = f"{DIRAC_CORE} pilot --site {site} --log-level warning"
     # Each pilot stops at its first empty match: all jobs are submitted before they start.
     shell.run(host, f"for i in $(seq {pilots}); do {pilot} & done; wait")
-    shell.run(host, f"{DIRAC} jobs wait --timeout 1800 $(cat {ids_file})")
+    # One more, waiting a little: picks up a job a pilot that crashed (its exit status is lost in
+    # the `wait` above) left matched-less; costs seconds when all is done.
+    shell.run(host, f"{pilot} --wait 5")
+    shell.run(host, f"{DIRAC} jobs wait --timeout 600 $(cat {ids_file})")
 
 
 def load_instance(shell: LabShell, instance: str, files: int, jobs: int, pilots: int, log: Log) -> LoadResult:
