@@ -40,7 +40,8 @@ class Action:
 
 
 def schema_spec_name(db: DatabasePlan) -> str | None:
-    """Which registered schema a reset/repopulate DB uses (catalog clones share FileCatalogDB's)."""
+    """Which registered schema a reset/repopulate DB, or an upgraded copy, uses (catalog clones share
+    FileCatalogDB's; a copy named with an instance prefix, fg_AccountingDB, is an AccountingDB)."""
     from dirac_core.db.registry import all_databases
 
     known = all_databases()
@@ -48,6 +49,11 @@ def schema_spec_name(db: DatabasePlan) -> str | None:
         return db.name
     if db.strategy == "repopulate" and db.name.endswith(CATALOG_SCHEMA) and CATALOG_SCHEMA in known:
         return CATALOG_SCHEMA
+    if db.strategy == "copy":
+        # Longest match first: a prefix never makes one registered name the end of another.
+        for name in sorted(known, key=len, reverse=True):
+            if db.name.endswith("_" + name):
+                return name
     return None
 
 
@@ -78,6 +84,10 @@ def check(plan: Plan, manifest: Manifest, confirm: bool) -> list[Action]:
                 continue
             owned = entry is not None
             if db.strategy == "copy":
+                if db.upgrade and schema_spec_name(db) is None:
+                    known = ", ".join(sorted(all_databases()))
+                    raise PlanError(f"{where}.upgrade: {db.name!r} is not a DIRAC database dirac_core can upgrade: "
+                                    f"name it <DBName> or <prefix>_<DBName> ({known}), or drop upgrade")  # fmt: skip
                 actions.append(_check_copy(plan, src, tgt, db, where, owned, confirm, dump_done))
             else:
                 # A repopulate's source is checked first: the missing subtree is the likelier mistake.

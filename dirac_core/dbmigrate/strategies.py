@@ -44,8 +44,9 @@ def reset_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
     """Drop (preflight made sure that is allowed) and recreate `db` empty at the head schema."""
     from dirac_core.db import schema
     from dirac_core.db.registry import get_database
+    from dirac_core.dbmigrate.preflight import schema_spec_name
 
-    spec = get_database(db.name)
+    spec = get_database(schema_spec_name(db) or db.name)  # fg_AccountingDB -> AccountingDB
     conn = connect(plan.target)
     try:
         if database_exists(conn, db.target_name):
@@ -160,8 +161,9 @@ def upgrade_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
     """Bring a copied DIRAC DB to dirac_core's head schema (adopts a never-versioned DB, drops nothing)."""
     from dirac_core.db import schema
     from dirac_core.db.registry import get_database
+    from dirac_core.dbmigrate.preflight import schema_spec_name
 
-    spec = get_database(db.name)
+    spec = get_database(schema_spec_name(db) or db.name)  # fg_AccountingDB -> AccountingDB
     engine = make_engine(sqlalchemy_url(plan.target, db.target_name), pool_size=1)
     try:
         result = schema.init(spec, engine)

@@ -8,11 +8,13 @@ record and pilot record, in one transaction when those DBs share a database (els
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.db.jobdb import JobDB, StatusChange
@@ -60,6 +62,11 @@ def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
     )
 
 
+# InnoDB lock wait timeout and deadlock: the statement's transaction is rolled back, a retry is safe.
+_TRANSIENT = (1205, 1213)
+_ASSIGN_ATTEMPTS = 5
+
+
 @dataclass
 class Matcher:
     jobdb: JobDB
@@ -87,10 +94,28 @@ class Matcher:
                 return None
             job_id, tq_id = claimed
             try:
-                return self._assign(job_id, tq_id, resource, pilot_reference)
+                return self._assign_retrying(job_id, tq_id, resource, pilot_reference)
             except Conflict:
                 continue  # killed or deleted after it was queued: it is out of the queue now, try the next
         return None
+
+    def _assign_retrying(
+        self, job_id: int, tq_id: int, resource: ResourceDescription, pilot_reference: str
+    ) -> dict[str, Any]:
+        """_assign, again after a deadlock or lock wait timeout (its transaction was rolled back).
+
+        The job is already out of its task queue (claimed): giving up on a transient InnoDB error
+        would leave it Waiting and never matched (seen with 8 concurrent pilots in the lab).
+        """
+        for attempt in range(1, _ASSIGN_ATTEMPTS + 1):
+            try:
+                return self._assign(job_id, tq_id, resource, pilot_reference)
+            except OperationalError as exc:
+                code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+                if code not in _TRANSIENT or attempt == _ASSIGN_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _assign(self, job_id: int, tq_id: int, resource: ResourceDescription, pilot_reference: str) -> dict[str, Any]:
         """Waiting -> Matched (Conflict if the job moved meanwhile), logged, pilot recorded; the match reply."""

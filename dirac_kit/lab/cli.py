@@ -80,6 +80,23 @@ def reset_cmd(site: str, inventory: str | None, confirmed: bool) -> None:
     lab.up(paths, _inventory(inventory, paths), site, log=click.echo)
 
 
+@lab_group.command("load")
+@click.option("--files", type=click.IntRange(1), default=10000, show_default=True, help="catalog files per instance")
+@click.option("--jobs", type=click.IntRange(1), default=1000, show_default=True, help="jobs per instance, run to Done")
+@click.option("--pilots", type=click.IntRange(1), default=4, show_default=True, help="pilots per instance, in parallel")
+def load_cmd(files: int, jobs: int, pilots: int) -> None:
+    """Real activity on the deployed old site: files with replicas and metadata, jobs run by pilots."""
+    from dirac_kit.lab.load import load_old_site
+
+    started = time.monotonic()
+    try:
+        load_old_site(LabPaths.default(), files, jobs, pilots, log=click.echo)
+    except RuntimeError as exc:
+        hint = "is the old site deployed? ansible-playbook playbooks/site.yml --limit cyfronet"
+        raise click.ClickException(f"{exc} ({hint})") from exc
+    click.echo(f"lab: old site loaded in {time.monotonic() - started:.0f} s")
+
+
 @lab_group.command("status")
 def status_cmd() -> None:
     """Table of the lab hosts: IP, container state, systemd state."""

@@ -80,6 +80,7 @@ def render(
 @_vault_option
 @_state_option
 @click.option("--only", help="Run just this step (e.g. to mark a manual step done).")
+@click.option("--until", help="Stop after this step (e.g. pause after cutover to decide on rollback).")
 def run(
     book_name: str,
     inventories: tuple[Path, ...],
@@ -87,13 +88,20 @@ def run(
     vault_password_file: Path | None,
     state_dir: Path,
     only: str | None,
+    until: str | None,
 ) -> None:
     """Run the steps not yet done, in order; re-run to resume after a failure."""
     book, context = _prepare(book_name, inventories, plan, vault_password_file)
-    if only is not None:
-        book.step(only)  # unknown step: clear error before anything runs
+    for step_id in (only, until):
+        if step_id is not None:
+            book.step(step_id)  # unknown step: clear error before anything runs
     state = RunState(state_dir / book_name)
-    ok = run_book(book, state, Path.cwd(), click.echo, only=only)
+    ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until)
+    if ok and only is None and until is None:
+        for other, first in book.resets.items():
+            cleared = RunState(state_dir / other).clear_from(load_book(other, context), first)
+            if cleared:
+                click.echo(f"{book_name} finished: {other} steps {', '.join(cleared)} must run again (markers cleared)")
     _, html = render_book(book, context, state.done_records(book), state_dir / book_name)
     click.echo(f"report: {html}")
     if not ok:

@@ -37,6 +37,9 @@ class Runbook:
     title: str
     summary: str
     steps: list[Step] = field(default_factory=list)
+    # Markers of other books this one invalidates when it finishes: {book: first step to redo}.
+    # The rollback undoes stage 1 from migrate-db on, so those stage-1 steps must run again.
+    resets: dict[str, str] = field(default_factory=dict)
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -97,4 +100,5 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
         title=_render(raw["title"], context, f"runbook {name}"),
         summary=_render(raw.get("summary", ""), context, f"runbook {name}"),
         steps=steps,
+        resets={str(k): str(v) for k, v in (raw.get("resets") or {}).items()},
     )

@@ -25,6 +25,19 @@ def _environment() -> Environment:
     return env
 
 
+def freeze_windows(records: dict[str, StepRecord]) -> dict[str, dict[str, Any]]:
+    """Per instance, the engine's write-freeze window a step recorded (migrate-db's `instances`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for record in records.values():
+        instances = record.results.get("instances")
+        if isinstance(instances, dict):
+            for name, info in instances.items():
+                if isinstance(info, dict) and info.get("freeze_seconds") not in (None, ""):
+                    found[name] = {"seconds": float(info["freeze_seconds"]), "mode": info.get("mode", ""),
+                                   "verdict": info.get("verdict", ""), "step": record.step_id}  # fmt: skip
+    return found
+
+
 def render_book(
     book: Runbook, context: dict[str, Any], records: dict[str, StepRecord], out_dir: Path
 ) -> tuple[Path, Path]:
@@ -36,6 +49,7 @@ def render_book(
         "records": records,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_seconds": sum(r.duration_seconds for r in records.values()),
+        "freeze_windows": freeze_windows(records),
     }
     env = _environment()
     markdown = out_dir / f"{book.name}.md"

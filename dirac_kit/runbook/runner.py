@@ -55,6 +55,16 @@ class RunState:
         self.markers.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.marker(index, step), json.dumps(record.as_dict(), indent=2))
 
+    def clear_from(self, book: Runbook, step_id: str) -> list[str]:
+        """Forget the markers of `step_id` and every later step (they must run again); returns their ids."""
+        first = book.step_ids.index(book.step(step_id).id)
+        cleared = []
+        for index, step in enumerate(book.steps, start=1):
+            if index - 1 >= first and self.is_done(index, step):
+                self.marker(index, step).unlink()
+                cleared.append(step.id)
+        return cleared
+
     def done_records(self, book: Runbook) -> dict[str, StepRecord]:
         records: dict[str, StepRecord] = {}
         for index, step in enumerate(book.steps, start=1):
@@ -83,9 +93,15 @@ def _atomic_write(path: Path, text: str) -> None:
 Echo = Callable[[str], None]
 
 
-def run_book(book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None = None) -> bool:
-    """Run every step not yet marked done; returns False (after printing what is left) on failure."""
+def run_book(
+    book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None = None, until: str | None = None
+) -> bool:
+    """Run every step not yet marked done (up to `until`, included); returns False (after printing
+    what is left) on failure."""
     for index, step in enumerate(book.steps, start=1):
+        if until is not None and index > book.step_ids.index(until) + 1:
+            echo(f"stopping after {until} as asked; re-run without --until to go on with {step.id}")
+            break
         if only is not None and step.id != only:
             continue
         if state.is_done(index, step):
@@ -115,7 +131,8 @@ def _record(step: Step, status: str, duration: float, rc: int | None, tail: str,
 
 
 def _execute(step: Step, state: RunState, cwd: Path) -> StepRecord:
-    results_file = state.run_dir / "results" / f"{step.id}.json"
+    # Absolute: the step's tools (Ansible modules) may run in another working directory.
+    results_file = (state.run_dir / "results" / f"{step.id}.json").resolve()
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.unlink(missing_ok=True)
     env = {**os.environ, "DIRAC_KIT_RESULT": str(results_file)}

@@ -187,3 +187,12 @@ def test_dry_run_prints_per_db_and_changes_nothing(
     assert second_mariadb.execute(
         "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'migrate_dry%'"
     ) == [(0,)]
+
+
+def test_an_upgraded_copy_with_an_instance_prefix_uses_its_dirac_schema() -> None:
+    from dirac_core.dbmigrate.plan import DatabasePlan
+    from dirac_core.dbmigrate.preflight import schema_spec_name
+
+    assert schema_spec_name(DatabasePlan("fg_AccountingDB", "copy", "fg_AccountingDB", upgrade=True)) == "AccountingDB"
+    assert schema_spec_name(DatabasePlan("AccountingDB", "copy", "AccountingDB", upgrade=True)) == "AccountingDB"
+    assert schema_spec_name(DatabasePlan("fg_NoSuchDB", "copy", "fg_NoSuchDB", upgrade=True)) is None

@@ -108,3 +108,44 @@ def test_failed_step_prints_remaining_and_resume_skips_done_steps(tmp_path: Path
     lines.clear()
     assert run_book(book, state, tmp_path, lines.append) is True  # finished run: nothing re-runs
     assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\n"
+
+
+def test_until_stops_after_the_step_and_a_rerun_goes_on(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    (tmp_path / "allow-third").touch()
+    state = RunState(tmp_path / "run")
+    lines: list[str] = []
+    assert run_book(book, state, tmp_path, lines.append, until="two") is True
+    assert (tmp_path / "trace").read_text() == "one\ntwo\n"
+    assert any("stopping after two" in line for line in lines)
+    assert run_book(book, state, tmp_path, lines.append) is True
+    assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\n"
+
+
+def test_clear_from_makes_the_later_steps_run_again(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    (tmp_path / "allow-third").touch()
+    state = RunState(tmp_path / "run")
+    assert run_book(book, state, tmp_path, [].append) is True
+    assert state.clear_from(book, "two") == ["two", "three"]
+    assert run_book(book, state, tmp_path, [].append) is True
+    assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\ntwo\nthree\n"  # one stays done
+
+
+def test_rollback_book_resets_stage1_from_migrate_db(inventory: Path) -> None:
+    book = load_book("rollback", build_context([inventory]))
+    assert book.resets == {"stage1": "migrate-db"}
+    assert "migrate-db" in load_book("stage1", build_context([inventory])).step_ids
+
+
+def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Path) -> None:
+    from dirac_kit.runbook.render import render_book
+    from dirac_kit.runbook.runner import StepRecord
+
+    book = load_book("stage1", build_context([inventory]))
+    instances = {"egi": {"freeze_seconds": 0.263, "mode": "replicate", "verdict": "PASS"}, "fg": {"verdict": "PASS"}}
+    records = {"migrate-db": StepRecord("migrate-db", "done", "t", 90.0, 0, "", {"instances": instances})}
+    markdown, html = render_book(book, build_context([inventory]), records, tmp_path)
+    assert "Write freeze, egi: 0.26 s (replicate cutover, PASS, step migrate-db)" in markdown.read_text()
+    assert "Write freeze, egi</th><td>0.26 s" in html.read_text()
+    assert "Write freeze, fg" not in markdown.read_text()  # no window recorded: none shown

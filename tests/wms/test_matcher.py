@@ -148,3 +148,23 @@ def test_a_match_costs_few_round_trips(wms: WMS) -> None:
     assert counts["statements"] <= 8, counts
     transactions = 2 if wms.backend != "sqlite" else 4
     assert counts["checkouts"] <= transactions and counts["commits"] <= transactions, counts
+
+
+def test_a_deadlock_after_the_claim_does_not_lose_the_job(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim took the job out of its queue: an InnoDB deadlock on Waiting -> Matched is retried."""
+    from sqlalchemy.exc import OperationalError
+
+    job_id = _submit(wms)
+    real = type(wms.matcher)._assign
+    calls = []
+
+    def deadlocking(self, *args):  # type: ignore[no-untyped-def]
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise OperationalError("UPDATE Jobs", {}, Exception(1213, "Deadlock found when trying to get lock"))
+        return real(self, *args)
+
+    monkeypatch.setattr(type(wms.matcher), "_assign", deadlocking)
+    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400})
+    assert match is not None and match["JobID"] == job_id and calls == [job_id, job_id]
+    assert wms.jobdb.get_attributes([job_id], ["Status"])[job_id]["Status"] == "Matched"
