@@ -315,7 +315,7 @@ def test_stage1_killed_resumed_then_rolled_back(loaded_old_site: dict[str, load.
     _check_copied_identical()  # carried back, verified
     for instance in INSTANCES:  # the old site serves: it reads the writes and takes new ones
         host = OLD_HOST[instance]
-        listing = on(host, f"{DIRAC} fc ls /{instance}/data/after-cutover.dat")
+        listing = on(host, f"{DIRAC} fc ls /{instance}/data")  # ls lists directories
         assert "after-cutover.dat" in listing
         assert "99" in on(host, f"{DIRAC} fc meta show /{instance}/data/after-cutover.dat")
         on(host, f"{DIRAC} fc add /{instance}/data/after-rollback.dat --size 1 --se CYFRONET-USER --pfn srm://cyf/y")
