@@ -32,7 +32,11 @@ def main(host: str, out: Path) -> None:
             try:
                 if conn is None:
                     conn = pymysql.connect(  # the lab writer account of load_old_db.py
-                        host=host, user="stage_writer", password="w", database="egi_AccountingDB", autocommit=True  # noqa: S106
+                        host=host,
+                        user="stage_writer",
+                        password="w",
+                        database="egi_AccountingDB",
+                        autocommit=True,  # noqa: S106
                     )
                 with conn.cursor() as cur:
                     cur.execute(
