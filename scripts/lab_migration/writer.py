@@ -34,9 +34,9 @@ def main(host: str, out: Path) -> None:
                     conn = pymysql.connect(  # the lab writer account of load_old_db.py
                         host=host,
                         user="stage_writer",
-                        password="w",
+                        password="w",  # noqa: S106 - throwaway account inside the lab container only
                         database="egi_AccountingDB",
-                        autocommit=True,  # noqa: S106
+                        autocommit=True,
                     )
                 with conn.cursor() as cur:
                     cur.execute(
