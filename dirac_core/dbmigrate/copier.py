@@ -309,6 +309,21 @@ class Copier:
         finally:
             cur.close()
         part.replace(path)
+        self._record_dumped(job, table, chunk, path, path.stat().st_size, rows, str(total), start)
+        return rows
+
+    def _record_dumped(
+        self,
+        job: CopyTarget,
+        table: obj.Table,
+        chunk: Chunk,
+        path: Path,
+        size: int,
+        rows: int,
+        checksum: str,
+        start: float,
+    ) -> None:
+        """Mark a chunk dumped in the manifest (its file, size, source rows and checksum, time taken)."""
         self.manifest.add_dumped(
             job.name,
             table.name,
@@ -316,13 +331,12 @@ class Copier:
             chunk.lo.to_json() if chunk.lo else None,
             chunk.hi.to_json() if chunk.hi else None,
             str(path),
-            path.stat().st_size,
+            size,
             rows,
-            str(total),
+            checksum,
             time.monotonic() - start,
         )
         fault_point("dump", "after")
-        return rows
 
     def _checksum_chunk(self, src: Any, job: CopyTarget, table: obj.Table, chunk: Chunk) -> int:
         """A physically copied table's chunk: only its rows and checksum, inside the snapshot."""
@@ -330,19 +344,9 @@ class Copier:
         rows, checksum = chunk_checksum(src, job.name, table, chunk)
         fault_point("dump", "during")
         staged = self._phys[(job.name, table.name)]
-        self.manifest.add_dumped(
-            job.name,
-            table.name,
-            chunk.index,
-            chunk.lo.to_json() if chunk.lo else None,
-            chunk.hi.to_json() if chunk.hi else None,
-            str(Path(staged["dir"]) / f"{table.name}.ibd"),
-            int(staged["ibd"]),
-            rows,
-            checksum,
-            time.monotonic() - start,
+        self._record_dumped(
+            job, table, chunk, Path(staged["dir"]) / f"{table.name}.ibd", int(staged["ibd"]), rows, checksum, start
         )
-        fault_point("dump", "after")
         return rows
 
     # ---------------------------------------------------------------------------------------- load
