@@ -40,6 +40,9 @@ def run_cli(group: click.Group) -> None:
     except DiracError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except TimeoutError as exc:  # e.g. `dirac jobs wait`: the jobs are still there, only the wait ended
+        click.echo(f"error: {exc} (wait longer with --timeout, or look with `dirac jobs status`)", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
