@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -44,8 +45,25 @@ ROOT = Path(__file__).resolve().parents[2]
 DIRAC_CORE = str(Path(sys.executable).parent / "dirac-core")
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for bind(0) is also the kind
+# it gives outgoing connections, which can take it before the service binds it (seen: Errno 98).
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()  # never the same port twice in one test run (they are closed until served)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    for _ in range(200):
+        port = random.randint(*_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # that whole range busy: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
