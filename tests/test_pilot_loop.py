@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dirac_core.errors import Conflict
+import pytest
+
+from dirac_core.errors import Conflict, Forbidden, ServiceUnavailable
 from dirac_core.pilot.executor import Heartbeat
 from dirac_core.pilot.gateway import MatchedJob, ResourceDescription
 from dirac_core.pilot.https_gateway import JOB_KEY_FIELDS, JOB_VALUE_FIELDS, accounting_register, matched_job
@@ -101,3 +103,40 @@ def test_matched_job_reads_the_jdl_and_accounting_register_has_dirac_fields() ->
         "completed",
     ]
     assert values[len(JOB_KEY_FIELDS) : len(JOB_KEY_FIELDS) + 3] == [12, 12, 60]  # CPUTime, NormCPUTime, ExecTime
+
+
+class FlakyMatcherGateway(ScriptedGateway):
+    """A Matcher that fails the first `failures` match requests with `error`."""
+
+    def __init__(self, jobs: list[MatchedJob], failures: int, error: Exception) -> None:
+        super().__init__(jobs, killed_before_start=set())
+        self.failures = failures
+        self.error = error
+        self.match_calls = 0
+
+    def request_job(self, resource: ResourceDescription) -> MatchedJob | None:
+        self.match_calls += 1
+        if self.match_calls <= self.failures:
+            raise self.error
+        return super().request_job(resource)
+
+
+def test_a_failing_matcher_is_asked_again_and_the_pilot_runs_the_job(tmp_path: Path) -> None:
+    jobs = [MatchedJob(5, "run.sh", output_sandbox=("out.txt",), site="S")]
+    gateway = FlakyMatcherGateway(jobs, failures=2, error=ServiceUnavailable("Matcher unreachable"))
+    settings = PilotSettings(ResourceDescription("S"), tmp_path, heartbeat_seconds=1, match_retry_seconds=0.01)
+    results = run_pilot(gateway, settings)
+    assert [(job_id, outcome.reason) for job_id, outcome in results] == [(5, "completed")]
+    assert gateway.match_calls == 4  # 2 failures, the job, the empty match that ends the pilot
+
+
+def test_a_matcher_that_keeps_failing_or_refuses_ends_the_pilot_with_its_error(tmp_path: Path) -> None:
+    settings = PilotSettings(ResourceDescription("S"), tmp_path, match_attempts=3, match_retry_seconds=0.01)
+    down = FlakyMatcherGateway([], failures=10, error=ServiceUnavailable("Matcher unreachable"))
+    with pytest.raises(ServiceUnavailable):
+        run_pilot(down, settings)
+    assert down.match_calls == 3
+    refused = FlakyMatcherGateway([], failures=10, error=Forbidden("not a pilot"))
+    with pytest.raises(Forbidden):
+        run_pilot(refused, settings)
+    assert refused.match_calls == 1  # a 4xx is final: asking again cannot help

@@ -30,6 +30,8 @@ class PilotSettings:
     idle_polls: int = 1  # how many empty matches before the pilot exits
     idle_sleep_seconds: float = 2.0
     keep_work_dirs: bool = False
+    match_attempts: int = 4  # a Matcher that answers 5xx or not at all is asked again, with a growing pause
+    match_retry_seconds: float = 2.0
 
 
 def run_pilot(gateway: WorkloadGateway, settings: PilotSettings) -> list[tuple[int, Outcome]]:
@@ -37,7 +39,7 @@ def run_pilot(gateway: WorkloadGateway, settings: PilotSettings) -> list[tuple[i
     done: list[tuple[int, Outcome]] = []
     idle = 0
     while not settings.max_jobs or len(done) < settings.max_jobs:
-        job = gateway.request_job(settings.resource)
+        job = _request_job(gateway, settings)
         if job is None:
             idle += 1
             if idle >= settings.idle_polls:
@@ -53,6 +55,20 @@ def run_pilot(gateway: WorkloadGateway, settings: PilotSettings) -> list[tuple[i
             outcome = Outcome(None, "abandoned", 0.0, 0.0)
         done.append((job.job_id, outcome))
     return done
+
+
+def _request_job(gateway: WorkloadGateway, settings: PilotSettings) -> MatchedJob | None:
+    """A match, asked again after a server-side or transport error: a busy or restarting Matcher must not
+    end the pilot (the Matcher puts a job whose match failed back into its queue). 4xx errors are final."""
+    for attempt in range(1, settings.match_attempts + 1):
+        try:
+            return gateway.request_job(settings.resource)
+        except DiracError as exc:
+            if exc.http_status < 500 or attempt == settings.match_attempts:
+                raise
+            log.warning("match request failed (%s), asking again (%d/%d)", exc, attempt, settings.match_attempts)
+            time.sleep(settings.match_retry_seconds * attempt)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def run_one_job(gateway: WorkloadGateway, job: MatchedJob, settings: PilotSettings) -> Outcome:

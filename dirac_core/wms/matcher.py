@@ -8,12 +8,13 @@ record and pilot record, in one transaction when those DBs share a database (els
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from dirac_core.auth.caller import Caller
@@ -24,6 +25,7 @@ from dirac_core.db.taskqueuedb import ResourceDescription, TaskQueueDB
 from dirac_core.errors import BadRequest, Conflict, NotFound
 from dirac_core.wms import states
 from dirac_core.wms.access import require_pilot
+from dirac_core.wms.scheduling import requeue
 
 
 def _as_tuple(value: Any, name: str) -> tuple[str, ...]:
@@ -64,7 +66,23 @@ def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
 
 # InnoDB lock wait timeout and deadlock: the statement's transaction is rolled back, a retry is safe.
 _TRANSIENT = (1205, 1213)
-_ASSIGN_ATTEMPTS = 5
+_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _retry_transient(step: Callable[[], T]) -> T:
+    """Run one transaction, again (up to _ATTEMPTS) after a deadlock or lock wait timeout."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return step()
+        except OperationalError as exc:
+            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+            if code not in _TRANSIENT or attempt == _ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 @dataclass
@@ -94,47 +112,45 @@ class Matcher:
                 return None
             job_id, tq_id = claimed
             try:
-                return self._assign_retrying(job_id, tq_id, resource, pilot_reference)
+                return self._assign(job_id, tq_id, resource, pilot_reference)
             except Conflict:
                 continue  # killed or deleted after it was queued: it is out of the queue now, try the next
+            except Exception:
+                # The job is out of its task queue but no pilot has it: put it back, or nobody ever will.
+                self._release(job_id)
+                raise
         return None
 
-    def _assign_retrying(
-        self, job_id: int, tq_id: int, resource: ResourceDescription, pilot_reference: str
-    ) -> dict[str, Any]:
-        """_assign, again after a deadlock or lock wait timeout (its transaction was rolled back).
-
-        The job is already out of its task queue (claimed): giving up on a transient InnoDB error
-        would leave it Waiting and never matched (seen with 8 concurrent pilots in the lab).
-        """
-        for attempt in range(1, _ASSIGN_ATTEMPTS + 1):
-            try:
-                return self._assign(job_id, tq_id, resource, pilot_reference)
-            except OperationalError as exc:
-                code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-                if code not in _TRANSIENT or attempt == _ASSIGN_ATTEMPTS:
-                    raise
-                time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")  # the loop returns or raises
-
     def _assign(self, job_id: int, tq_id: int, resource: ResourceDescription, pilot_reference: str) -> dict[str, Any]:
-        """Waiting -> Matched (Conflict if the job moved meanwhile), logged, pilot recorded; the match reply."""
+        """Waiting -> Matched (Conflict if the job moved meanwhile), logged, pilot recorded; the match reply.
+
+        Each transaction is retried on its own after a deadlock or lock wait timeout (InnoDB rolled it
+        back): retrying the whole match after the status change committed would find the job Matched,
+        take that for a Conflict and leave the job Matched with no pilot (seen in the lab, 1 in 2000).
+        """
         change = StatusChange(job_id, states.WAITING, states.MATCHED, "Assigned", site=resource.site or None)
         record = LoggingRecord(job_id, states.MATCHED, "Assigned", source="Matcher")
         names = ["Owner", "OwnerGroup", "VO", "JobType"]
-        if self._shared is not None:
-            with self._shared.begin() as conn:
-                job = self.jobdb.change_and_read(change, names, with_jdl=True, conn=conn)
-                self.loggingdb.append(conn, record)
-                pilot_id = self.pilotdb.record_match(
-                    pilot_reference, job_id, tq_id, resource.site, str(job["VO"]), resource.grid_ce, conn=conn
-                )
+        shared = self._shared
+        if shared is not None:
+
+            def all_in_one() -> tuple[dict[str, Any], int]:
+                with shared.begin() as conn:
+                    job = self.jobdb.change_and_read(change, names, with_jdl=True, conn=conn)
+                    self.loggingdb.append(conn, record)
+                    return job, self._record_pilot(pilot_reference, job_id, tq_id, resource, job, conn)
+
+            job, pilot_id = _retry_transient(all_in_one)
         else:
-            job = self.jobdb.change_and_read(change, names, with_jdl=True)
-            self.loggingdb.add_records([record])
-            pilot_id = self.pilotdb.record_match(
-                pilot_reference, job_id, tq_id, resource.site, str(job["VO"]), resource.grid_ce
-            )
+            job = _retry_transient(lambda: self.jobdb.change_and_read(change, names, with_jdl=True))
+            try:
+                _retry_transient(lambda: self.loggingdb.add_records([record]))
+                pilot_id = _retry_transient(
+                    lambda: self._record_pilot(pilot_reference, job_id, tq_id, resource, job, None)
+                )
+            except Exception:
+                self._unmatch(job_id)
+                raise
         return {
             "JobID": job_id,
             "JDL": job["JDL"],
@@ -145,6 +161,31 @@ class Matcher:
             "PilotID": pilot_id,
             "TaskQueueID": tq_id,
         }
+
+    def _record_pilot(
+        self,
+        pilot_reference: str,
+        job_id: int,
+        tq_id: int,
+        resource: ResourceDescription,
+        job: Mapping[str, Any],
+        conn: Connection | None,
+    ) -> int:
+        return self.pilotdb.record_match(
+            pilot_reference, job_id, tq_id, resource.site, str(job["VO"]), resource.grid_ce, conn=conn
+        )
+
+    def _unmatch(self, job_id: int) -> None:
+        """Matched -> Waiting for a job whose pilot was never told (the match failed after its status change)."""
+        back = StatusChange(job_id, states.MATCHED, states.WAITING, "Match failed, back in the task queue")
+        _retry_transient(lambda: self.jobdb.apply_status_changes([back]))
+
+    def _release(self, job_id: int) -> None:
+        """Put a claimed, Waiting job back into its task queue; a failure here is logged, not raised over the first."""
+        try:
+            _retry_transient(lambda: requeue(self.jobdb, self.tqdb, job_id))
+        except Exception:  # the caller re-raises the first error; this one goes to the service log
+            log.exception("job %s could not be put back into its task queue: reschedule it", job_id)
 
     def request_job_or_fail(self, caller: Caller, description: Mapping[str, Any]) -> dict[str, Any]:
         """RPC flavour: DIRAC answers S_ERROR("No match found") when nothing fits."""

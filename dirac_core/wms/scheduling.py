@@ -161,12 +161,25 @@ def schedule(
             derived[key] = (task_queue_definition(jdl, owner), jdl.get_int("Priority", 1))
         definition, priority = derived[key]
         queued.append(QueuedJob(job_id, definition, priority=priority))
-    tqdb.insert_jobs(queued)
+    # Waiting first, then queued: a pilot can only claim a job that is already Waiting (the other order
+    # let a pilot claim a Checking job, take the Conflict for a kill and drop it from the queue).
     jobdb.apply_status_changes(
         [StatusChange(i, states.CHECKING, states.WAITING, "Pilot Agent Submission") for i in ids]
     )
+    tqdb.insert_jobs(queued)
     records = list(first_records)
     for job_id in ids:
         records.append(LoggingRecord(job_id, states.CHECKING, "JobSanity", source=source))
         records.append(LoggingRecord(job_id, states.WAITING, "Pilot Agent Submission", source=source))
     loggingdb.add_records(records, new_jobs=new_jobs)
+
+
+def requeue(jobdb: JobDB, tqdb: TaskQueueDB, job_id: int) -> None:
+    """Put a Waiting job back into its task queue (found or re-created from its JDL), e.g. after a failed match."""
+    text = jobdb.get_jdl(job_id)
+    found = jobdb.get_attributes([job_id], ["Owner", "OwnerGroup", "VO"])
+    if text is None or job_id not in found:
+        return  # deleted meanwhile: nothing to queue
+    jdl = JDL.parse(text)
+    owner = Owner(found[job_id]["Owner"], found[job_id]["OwnerGroup"], found[job_id]["VO"])
+    tqdb.insert_jobs([QueuedJob(job_id, task_queue_definition(jdl, owner), priority=jdl.get_int("Priority", 1))])

@@ -88,7 +88,17 @@ def file_lines(instance: str, files: int) -> list[str]:
     return lines
 
 
-def run_jobs(shell: LabShell, host: str, site: str, jobs: int, pilots: int, ids_file: str = "/tmp/jobids.txt") -> None:  # noqa: S108 - on the lab host
+def run_jobs(
+    shell: LabShell,
+    host: str,
+    instance: str,
+    site: str,
+    jobs: int,
+    pilots: int,
+    log: Log,
+    db_host: str = OLD_DB,
+    ids_file: str = "/tmp/jobids.txt",  # noqa: S108 - on the lab host
+) -> None:
     """Submit `jobs` jobs in bulk and run them with `pilots` pilots in parallel, each until none is left."""
     jdl = 'printf \'[ Executable = "/bin/true"; JobName = "lab-load"; ]\\n\' | sudo -u dirac tee /tmp/true.jdl'
     shell.run(host, jdl + " >/dev/null")
@@ -97,10 +107,27 @@ def run_jobs(shell: LabShell, host: str, site: str, jobs: int, pilots: int, ids_
     pilot = f"{DIRAC_CORE} pilot --site {site} --log-level warning"
     # Each pilot stops at its first empty match: all jobs are submitted before they start.
     shell.run(host, f"for i in $(seq {pilots}); do {pilot} & done; wait")
-    # One more, waiting a little: picks up a job a pilot that crashed (its exit status is lost in
-    # the `wait` above) left matched-less; costs seconds when all is done.
-    shell.run(host, f"{pilot} --wait 5")
+    if _kick_orphans(shell, host, db_host, instance, log):
+        shell.run(host, f"{pilot} --wait 5")
     shell.run(host, f"{DIRAC} jobs wait --timeout 600 $(cat {ids_file})")
+
+
+def _kick_orphans(shell: LabShell, host: str, db_host: str, instance: str, log: Log) -> bool:
+    """Jobs left unfinished once every pilot has exited: say which and why, and reschedule the ones
+    a pilot held or no queue holds (DIRAC's StalledJobAgent kicks jobs stuck in Matched alike). True if any."""
+    left = shell.sql(
+        db_host,
+        f"SELECT j.JobID, j.Status, j.MinorStatus, (SELECT COUNT(*) FROM {instance}_TaskQueueDB.tq_Jobs q"
+        f" WHERE q.JobId = j.JobID) FROM {instance}_JobDB.Jobs j WHERE j.Status NOT IN ('Done','Failed','Killed')",
+    )
+    if not left:
+        return False
+    for job_id, status, minor, queued in left:
+        log(f"load {instance}: job {job_id} unfinished after all pilots exited: {status}/{minor}, queued: {queued}")
+    stuck = [job_id for job_id, status, _, queued in left if status in ("Matched", "Running") or queued == "0"]
+    if stuck:
+        shell.run(host, f"{DIRAC} jobs reschedule {' '.join(stuck)}")
+    return True
 
 
 def load_instance(shell: LabShell, instance: str, files: int, jobs: int, pilots: int, log: Log) -> LoadResult:
@@ -127,7 +154,7 @@ def load_instance(shell: LabShell, instance: str, files: int, jobs: int, pilots:
     ]
     timed("metadata+replicas", " && ".join(meta))
     started = time.monotonic()
-    run_jobs(shell, host, f"{instance.upper()}.CYF.pl", jobs, pilots)
+    run_jobs(shell, host, instance, f"{instance.upper()}.CYF.pl", jobs, pilots, log)
     seconds["jobs"] = round(time.monotonic() - started, 1)
     result = LoadResult(
         instance=instance,

@@ -344,7 +344,7 @@ def test_stage1_to_the_end_then_stage2(loaded_old_site: dict[str, load.LoadResul
             host = NEW_HOST[instance]
             login(host, instance)
             site = f"{instance.upper()}.IN2P3.fr"
-            load.run_jobs(_shell(), host, site, jobs=1, pilots=1, ids_file="/tmp/after.txt")
+            load.run_jobs(_shell(), host, instance, site, 1, 1, print, db_host=NEW_DB, ids_file="/tmp/after.txt")
             # The pilot commits the record at the job's end; reports read buckets, cached a short while.
             deadline, report = time.monotonic() + 180, ""
             while site not in report and time.monotonic() < deadline:

@@ -150,21 +150,67 @@ def test_a_match_costs_few_round_trips(wms: WMS) -> None:
     assert counts["checkouts"] <= transactions and counts["commits"] <= transactions, counts
 
 
-def test_a_deadlock_after_the_claim_does_not_lose_the_job(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The claim took the job out of its queue: an InnoDB deadlock on Waiting -> Matched is retried."""
+def _deadlock(statement: str) -> Exception:
     from sqlalchemy.exc import OperationalError
 
-    job_id = _submit(wms)
-    real = type(wms.matcher)._assign
-    calls = []
+    return OperationalError(statement, {}, Exception(1213, "Deadlock found when trying to get lock"))
 
-    def deadlocking(self, *args):  # type: ignore[no-untyped-def]
-        calls.append(args[0])
+
+def _failing_once(real, error: Exception, calls: list[int]):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
         if len(calls) == 1:
-            raise OperationalError("UPDATE Jobs", {}, Exception(1213, "Deadlock found when trying to get lock"))
-        return real(self, *args)
+            raise error
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(type(wms.matcher), "_assign", deadlocking)
-    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400})
-    assert match is not None and match["JobID"] == job_id and calls == [job_id, job_id]
-    assert wms.jobdb.get_attributes([job_id], ["Status"])[job_id]["Status"] == "Matched"
+    return wrapper
+
+
+def _status(wms: WMS, job_id: int) -> str:
+    return str(wms.jobdb.get_attributes([job_id], ["Status"])[job_id]["Status"])
+
+
+def test_a_deadlock_on_the_status_change_is_retried(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim took the job out of its queue: an InnoDB deadlock on Waiting -> Matched is retried."""
+    job_id = _submit(wms)
+    calls: list[int] = []
+    monkeypatch.setattr(
+        wms.jobdb, "change_and_read", _failing_once(wms.jobdb.change_and_read, _deadlock("UPDATE Jobs"), calls)
+    )
+    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-dl"})
+    assert match is not None and match["JobID"] == job_id and len(calls) == 2
+    assert _status(wms, job_id) == "Matched"
+    assert wms.pilotdb.jobs_for_pilot("p-dl") == [job_id]
+
+
+def test_a_deadlock_after_the_status_change_keeps_the_match(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deadlock on the pilot record once Matched was committed (separate DBs, as on the lab's sites)
+    is retried on that record alone: retrying the whole match used to see the job Matched, take it
+    for a kill and leave it Matched with no pilot."""
+    job_id = _submit(wms)
+    calls: list[int] = []
+    monkeypatch.setattr(
+        wms.pilotdb, "record_match", _failing_once(wms.pilotdb.record_match, _deadlock("INSERT PilotAgents"), calls)
+    )
+    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-dl"})
+    assert match is not None and match["JobID"] == job_id and len(calls) == 2
+    assert _status(wms, job_id) == "Matched"
+    assert wms.pilotdb.jobs_for_pilot("p-dl") == [job_id]
+
+
+def test_a_failed_match_puts_the_job_back_in_its_queue(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A match that fails for good after the claim: the pilot gets the error, the job is Waiting and
+    queued again, and the next pilot gets it."""
+    from sqlalchemy.exc import OperationalError
+
+    job_id = _submit(wms, "Priority = 3;")
+    broken = OperationalError("INSERT PilotAgents", {}, Exception(1146, "Table 'PilotAgents' doesn't exist"))
+    calls: list[int] = []
+    monkeypatch.setattr(wms.pilotdb, "record_match", _failing_once(wms.pilotdb.record_match, broken, calls))
+    with pytest.raises(OperationalError):
+        wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-broken"})
+    assert _status(wms, job_id) == "Waiting"
+    assert wms.tqdb.queued_job_ids() == [job_id]
+    match = wms.matcher.request_job(PILOT, {"CPUTime": 86400, "PilotReference": "p-ok"})
+    assert match is not None and match["JobID"] == job_id
+    assert _status(wms, job_id) == "Matched" and wms.pilotdb.jobs_for_pilot("p-ok") == [job_id]
