@@ -46,7 +46,7 @@ def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[Dat
     return out
 
 
-def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str) -> None:
+def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str, release: str | None = None) -> None:
     # Imported here: Alembic and the DB modules are not needed for `dirac-core --help`.
     from dirac_core.db import schema
     from dirac_core.db.engine import make_engine, url_from_section
@@ -57,7 +57,8 @@ def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str) -> None
         engine = make_engine(url_from_section(config, section))
         try:
             with console.status(f"{verb} {spec.name} ..."):
-                result = schema.init(spec, engine) if verb == "init" else schema.upgrade(spec, engine)
+                to = schema.revision_for_release(spec, release) if release else None
+                result = schema.init(spec, engine, to) if verb == "init" else schema.upgrade(spec, engine)
                 hook = spec.load_post_upgrade()
                 if hook is not None:
                     hook(config, section, engine)
@@ -69,10 +70,15 @@ def _run(cfg_files: tuple[Path, ...], names: tuple[str, ...], verb: str) -> None
 
 @click.command("init")
 @cfg_option
+@click.option(
+    "--release",
+    metavar="X.Y",
+    help="Stop at this schema release (a site that stays on an older release); default: the newest.",
+)
 @click.argument("names", nargs=-1, metavar="[DBNAME]...")
-def init_command(cfg_files: tuple[Path, ...], names: tuple[str, ...]) -> None:
+def init_command(cfg_files: tuple[Path, ...], names: tuple[str, ...], release: str | None) -> None:
     """Create the schema of empty DBs, adopt or upgrade existing ones. Never drops anything."""
-    _run(cfg_files, names, "init")
+    _run(cfg_files, names, "init", release)
 
 
 @click.command("upgrade")

@@ -64,6 +64,28 @@ def _releases(script: ScriptDirectory) -> dict[str, str]:
     return out
 
 
+def _release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split("."))
+
+
+def revision_for_release(spec: DatabaseSpec, release: str) -> str:
+    """The newest revision of `spec` that belongs to schema release `release` or an older one.
+
+    A site pinned to an older product release (``dirac-core db init --release 1.0``) gets the layout
+    that release had; a DB whose history starts later than `release` is refused, not guessed.
+    """
+    try:
+        wanted = _release_key(release)
+    except ValueError:
+        raise ConfigError(f"schema release {release!r} is not a version: give e.g. 1.0") from None
+    releases = _releases(_script(spec))
+    fitting = [(_release_key(rel), rev) for rev, rel in releases.items() if _release_key(rel) <= wanted]
+    if not fitting:
+        known = ", ".join(sorted(set(releases.values()), key=_release_key)) or "none"
+        raise ConfigError(f"{spec.name} has no schema release {release} or older (its releases: {known})")
+    return max(fitting)[1]
+
+
 def _head(script: ScriptDirectory) -> str:
     heads = script.get_heads()
     if len(heads) != 1:
@@ -99,6 +121,11 @@ def status(spec: DatabaseSpec, engine: Engine) -> SchemaStatus:
     return SchemaStatus(spec.name, engine.dialect.name, current, head, pending, _releases(script))
 
 
+def _ancestors(script: ScriptDirectory, revision: str) -> set[str]:
+    """Revisions `revision` already contains (itself included)."""
+    return {rev.revision for rev in script.iterate_revisions(revision, "base")}
+
+
 def _run_to_head(conn: Connection, spec: DatabaseSpec, script: ScriptDirectory, head: str) -> list[str]:
     applied: list[str] = []
 
@@ -132,7 +159,13 @@ def init(spec: DatabaseSpec, engine: Engine, to: str | None = None) -> SchemaAct
     metadata = spec.load_metadata()
     with _connect(engine, spec) as conn:
         ctx = _context(conn, spec, script)
-        if ctx.get_current_revision() is not None:
+        current = ctx.get_current_revision()
+        if current is not None:
+            if to is not None and current != to and to in _ancestors(script, current):
+                raise ConfigError(
+                    f"{spec.name} is at {current}, newer than the release asked for ({to}): schemas are never "
+                    "downgraded; run db init without --release, or with the release the DB is at"
+                )
             applied = _run_to_head(conn, spec, script, head)
             conn.commit()
             return SchemaAction(spec.name, "upgraded" if applied else "up to date", applied, head)
@@ -147,6 +180,11 @@ def init(spec: DatabaseSpec, engine: Engine, to: str | None = None) -> SchemaAct
             ctx.stamp(script, head)
             conn.commit()
             return SchemaAction(spec.name, "created", [], head)
+        if to is not None and to != _head(script):
+            raise ConfigError(
+                f"{spec.name} has tables but no schema version: it can only be adopted at the newest release; "
+                "run db init without --release"
+            )
         # Tables exist without a version: create what is missing (never drop), then find the revision
         # they are at. Complete head layout -> stamp head; otherwise stamp the baseline and run revisions,
         # which check what exists before adding it.
