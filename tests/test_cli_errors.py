@@ -24,6 +24,29 @@ def test_a_wait_that_times_out_is_one_line_naming_the_fix(capsys: pytest.Capture
     assert "1 of 1000 jobs not finished after 600s" in err and "--timeout" in err
 
 
+@pytest.mark.parametrize("how", ["raise Exit", "ctx.exit"])
+def test_a_command_that_exits_non_zero_leaves_with_that_status(how: str) -> None:
+    """`dirac-kit runbook run` raises Exit(1) when a step fails: the shell (and the e2e test) must see 1."""
+
+    @click.group()
+    def cli() -> None: ...
+
+    @cli.command()
+    @click.pass_context
+    def fail(ctx: click.Context) -> None:
+        if how == "ctx.exit":
+            ctx.exit(3)
+        raise click.exceptions.Exit(3)
+
+    @cli.command()
+    def succeed() -> None: ...
+
+    with pytest.raises(SystemExit) as done:
+        run_cli_with(cli, ["fail"])
+    assert done.value.code == 3
+    run_cli_with(cli, ["succeed"])  # no SystemExit: status 0
+
+
 def run_cli_with(group: click.Group, argv: list[str]) -> None:
     import sys
 

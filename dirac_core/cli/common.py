@@ -36,7 +36,9 @@ def load_config(cfg_files: tuple[Path, ...]) -> Config:
 def run_cli(group: click.Group) -> None:
     """Run a click group; DiracError becomes one readable line and exit status 2."""
     try:
-        group.main(standalone_mode=False)
+        # Without standalone mode click *returns* the code of an Exit (ctx.exit(1), a failed runbook)
+        # instead of leaving with it: dropping it made failures exit 0.
+        code = group.main(standalone_mode=False)
     except DiracError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -51,3 +53,5 @@ def run_cli(group: click.Group) -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)
