@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from dirac_kit.runbook.context import build_context, lab_vault_file
+from dirac_kit.runbook.lock import RunInProgress
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
 from dirac_kit.runbook.runner import RunState, run_book
@@ -96,7 +97,10 @@ def run(
         if step_id is not None:
             book.step(step_id)  # unknown step: clear error before anything runs
     state = RunState(state_dir / book_name)
-    ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until)
+    try:
+        ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until)
+    except RunInProgress as exc:
+        raise click.ClickException(str(exc)) from None
     if ok and only is None and until is None:
         for other, first in book.resets.items():
             cleared = RunState(state_dir / other).clear_from(load_book(other, context), first)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run
 from dirac_kit.runbook.model import Runbook, Step
 
 _OUTPUT_TAIL_LINES = 40
@@ -97,7 +98,14 @@ def run_book(
     book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None = None, until: str | None = None
 ) -> bool:
     """Run every step not yet marked done (up to `until`, included); returns False (after printing
-    what is left) on failure."""
+    what is left) on failure. One run at a time per state directory (see dirac_kit.runbook.lock)."""
+    with exclusive_run(state.run_dir.parent / LOCK_NAME, echo) as lock_fd:
+        return _run_steps(book, state, cwd, echo, only, until, lock_fd)
+
+
+def _run_steps(
+    book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None, until: str | None, lock_fd: int
+) -> bool:
     for index, step in enumerate(book.steps, start=1):
         if until is not None and index > book.step_ids.index(until) + 1:
             echo(f"stopping after {until} as asked; re-run without --until to go on with {step.id}")
@@ -116,7 +124,7 @@ def run_book(
             record = _record(step, "done", 0.0, 0, "", {})
         else:
             echo(f"    $ {shlex.join(step.command)}")
-            record = _execute(step, state, cwd)
+            record = _execute(step, state, cwd, lock_fd)
         state.append_log(record)
         if record.status != "done":
             _print_failure(book, index, record, echo)
@@ -130,14 +138,17 @@ def _record(step: Step, status: str, duration: float, rc: int | None, tail: str,
     return StepRecord(step.id, status, datetime.now(UTC).isoformat(timespec="seconds"), duration, rc, tail, results)
 
 
-def _execute(step: Step, state: RunState, cwd: Path) -> StepRecord:
+def _execute(step: Step, state: RunState, cwd: Path, lock_fd: int) -> StepRecord:
     # Absolute: the step's tools (Ansible modules) may run in another working directory.
     results_file = (state.run_dir / "results" / f"{step.id}.json").resolve()
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.unlink(missing_ok=True)
     env = {**os.environ, "DIRAC_KIT_RESULT": str(results_file)}
     started = time.monotonic()
-    proc = subprocess.run(step.command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    # The lock descriptor goes along: whatever the step leaves running keeps the next run waiting.
+    proc = subprocess.run(
+        step.command, cwd=cwd, env=env, capture_output=True, text=True, check=False, pass_fds=(lock_fd,)
+    )
     duration = time.monotonic() - started
     output = (proc.stdout + proc.stderr).splitlines()
     (state.run_dir / "results" / f"{step.id}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,58 @@ def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Pa
     assert "Write freeze, egi: 0.26 s (replicate cutover, PASS, step migrate-db)" in markdown.read_text()
     assert "Write freeze, egi</th><td>0.26 s" in html.read_text()
     assert "Write freeze, fg" not in markdown.read_text()  # no window recorded: none shown
+
+
+# A step that leaves a process behind in a session of its own, as Ansible's workers (setsid) do when
+# a runbook run is killed: the child inherited the run lock through fork and ends 1.5 s later.
+_LEAVE_ORPHAN = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    time.sleep(1.5)
+    open(sys.argv[1], "w").write("orphan done")
+    os._exit(0)
+"""
+
+
+def test_a_rerun_waits_for_what_an_earlier_run_left_running(tmp_path: Path) -> None:
+    """The lab's kill-and-resume test ran site.yml twice at once (a killed run's Ansible worker went on):
+    the next run, of any book of the same state directory, starts its first step only once it ended."""
+    done = tmp_path / "orphan-done"
+    first = Runbook("stage", "Leaves a task running", "", [
+        Step("deploy", "leaves a child", [sys.executable, "-c", _LEAVE_ORPHAN, str(done)], "", "", "", ""),
+    ])  # fmt: skip
+    second = Runbook("rollback", "Needs the hosts alone", "", [
+        Step("check", "runs alone", ["sh", "-c", f"test -f {done}"], "", "", "", ""),
+    ])  # fmt: skip
+    state_dir = tmp_path / "runbooks"
+    assert run_book(first, RunState(state_dir / "stage"), tmp_path, [].append) is True
+    assert not done.exists()  # the child is still running, holding the lock
+    lines: list[str] = []
+    assert run_book(second, RunState(state_dir / "rollback"), tmp_path, lines.append) is True
+    assert any("waiting for an earlier run" in line for line in lines), lines
+    assert any("the earlier run ended after" in line for line in lines), lines
+
+
+def test_a_run_that_cannot_get_the_lock_in_time_says_what_to_do(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    from dirac_kit.runbook.lock import LOCK_NAME, RunInProgress, exclusive_run
+
+    lock = tmp_path / LOCK_NAME
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        with (
+            pytest.raises(RunInProgress, match=r"still held after 0 s.*fuser -v"),
+            exclusive_run(lock, [].append, timeout=0.0, poll=0.01),
+        ):
+            pass
+    finally:
+        os.close(holder)
+    with exclusive_run(lock, [].append, timeout=0.0) as fd:  # free again
+        assert fd >= 0
