@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from dirac_core.db.base import BaseDB
+from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, mediumtext, uint, utcnow
 from dirac_core.db.upsert import upsert_many
 from dirac_core.errors import BadRequest, Conflict
@@ -422,8 +423,11 @@ class JobDB(BaseDB):
         if conn is not None:
             run(conn)
         else:
-            with self.engine.begin() as own:
-                run(own)
+            retry_transient(lambda: self._in_transaction(run))
+
+    def _in_transaction(self, work: Callable[[Connection], Any]) -> Any:
+        with self.engine.begin() as conn:
+            return work(conn)
 
     def change_and_read(
         self, change: StatusChange, names: Sequence[str], with_jdl: bool = False, conn: Connection | None = None
@@ -467,8 +471,7 @@ class JobDB(BaseDB):
     def _upsert(self, table: Table, rows: list[dict[str, Any]], update_columns: list[str]) -> None:
         if not rows:
             return
-        with self.engine.begin() as conn:
-            upsert_many(conn, table, rows, update_columns)
+        retry_transient(lambda: self._in_transaction(lambda conn: upsert_many(conn, table, rows, update_columns)))
 
     def get_parameters(self, job_ids: Sequence[int], names: Sequence[str] = ()) -> dict[int, dict[str, str]]:
         out: dict[int, dict[str, str]] = {job_id: {} for job_id in job_ids}
@@ -494,24 +497,31 @@ class JobDB(BaseDB):
     # ---------------------------------------------------------------- heartbeats and commands
     def add_heartbeat(self, job_id: int, dynamic_data: Mapping[str, object], revive_from: str | None) -> bool:
         """Record a heartbeat; if the job is in `revive_from` (Stalled) it goes back to Running. Returns revived."""
+        return bool(
+            retry_transient(
+                lambda: self._in_transaction(lambda conn: self._heartbeat(conn, job_id, dynamic_data, revive_from))
+            )
+        )
+
+    @staticmethod
+    def _heartbeat(conn: Connection, job_id: int, dynamic_data: Mapping[str, object], revive_from: str | None) -> bool:
         now = utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(update(Jobs).where(Jobs.c.JobID == job_id).values(HeartBeatTime=now, LastUpdateTime=now))
-            revived = False
-            if revive_from is not None:
-                revived = (
-                    conn.execute(
-                        update(Jobs)
-                        .where(and_(Jobs.c.JobID == job_id, Jobs.c.Status == revive_from))
-                        .values(Status="Running", MinorStatus="Job Resumed")
-                    ).rowcount
-                    == 1
-                )
-            rows = [
-                {"JobID": job_id, "Name": str(name)[:100], "Value": str(value), "HeartBeatTime": now}
-                for name, value in dynamic_data.items()
-            ]
-            upsert_many(conn, HeartBeatLoggingInfo, rows, ["Value"])
+        conn.execute(update(Jobs).where(Jobs.c.JobID == job_id).values(HeartBeatTime=now, LastUpdateTime=now))
+        revived = False
+        if revive_from is not None:
+            revived = (
+                conn.execute(
+                    update(Jobs)
+                    .where(and_(Jobs.c.JobID == job_id, Jobs.c.Status == revive_from))
+                    .values(Status="Running", MinorStatus="Job Resumed")
+                ).rowcount
+                == 1
+            )
+        rows = [
+            {"JobID": job_id, "Name": str(name)[:100], "Value": str(value), "HeartBeatTime": now}
+            for name, value in dynamic_data.items()
+        ]
+        upsert_many(conn, HeartBeatLoggingInfo, rows, ["Value"])
         return revived
 
     def get_heartbeat_data(self, job_id: int) -> list[tuple[str, str, datetime]]:

@@ -6,6 +6,7 @@ the next numbers itself, so the same code runs on SQLite, and retries if a concu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +28,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.dml import Insert
 
 from dirac_core.db.base import BaseDB
+from dirac_core.db.retry import is_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, utcnow
 
 metadata = MetaData()
@@ -116,9 +118,13 @@ class JobLoggingDB(BaseDB):
                         rows.append(_row(record, seq, now))
                     conn.execute(insert(LoggingInfo), rows)
                 return
-            except IntegrityError:
+            except IntegrityError:  # a concurrent writer took the same SeqNum
                 if attempt == attempts - 1:
                     raise
+            except OperationalError as exc:  # deadlock on the SeqNum gap locks: rolled back, run it again
+                if not is_transient(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def append(self, conn: Connection, record: LoggingRecord, attempts: int = 5) -> None:
         """One record inside the caller's transaction (a status step): its SeqNum is computed by the INSERT

@@ -9,18 +9,17 @@ record and pilot record, in one transaction when those DBs share a database (els
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.db.jobdb import JobDB, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
 from dirac_core.db.pilotagentsdb import PilotAgentsDB
+from dirac_core.db.retry import retry_transient
 from dirac_core.db.taskqueuedb import ResourceDescription, TaskQueueDB
 from dirac_core.errors import BadRequest, Conflict, NotFound
 from dirac_core.wms import states
@@ -64,25 +63,7 @@ def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
     )
 
 
-# InnoDB lock wait timeout and deadlock: the statement's transaction is rolled back, a retry is safe.
-_TRANSIENT = (1205, 1213)
-_ATTEMPTS = 5
-
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-def _retry_transient(step: Callable[[], T]) -> T:
-    """Run one transaction, again (up to _ATTEMPTS) after a deadlock or lock wait timeout."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return step()
-        except OperationalError as exc:
-            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-            if code not in _TRANSIENT or attempt == _ATTEMPTS:
-                raise
-            time.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 @dataclass
@@ -140,12 +121,12 @@ class Matcher:
                     self.loggingdb.append(conn, record)
                     return job, self._record_pilot(pilot_reference, job_id, tq_id, resource, job, conn)
 
-            job, pilot_id = _retry_transient(all_in_one)
+            job, pilot_id = retry_transient(all_in_one)
         else:
-            job = _retry_transient(lambda: self.jobdb.change_and_read(change, names, with_jdl=True))
+            job = retry_transient(lambda: self.jobdb.change_and_read(change, names, with_jdl=True))
             try:
-                _retry_transient(lambda: self.loggingdb.add_records([record]))
-                pilot_id = _retry_transient(
+                retry_transient(lambda: self.loggingdb.add_records([record]))
+                pilot_id = retry_transient(
                     lambda: self._record_pilot(pilot_reference, job_id, tq_id, resource, job, None)
                 )
             except Exception:
@@ -178,12 +159,12 @@ class Matcher:
     def _unmatch(self, job_id: int) -> None:
         """Matched -> Waiting for a job whose pilot was never told (the match failed after its status change)."""
         back = StatusChange(job_id, states.MATCHED, states.WAITING, "Match failed, back in the task queue")
-        _retry_transient(lambda: self.jobdb.apply_status_changes([back]))
+        retry_transient(lambda: self.jobdb.apply_status_changes([back]))
 
     def _release(self, job_id: int) -> None:
         """Put a claimed, Waiting job back into its task queue; a failure here is logged, not raised over the first."""
         try:
-            _retry_transient(lambda: requeue(self.jobdb, self.tqdb, job_id))
+            retry_transient(lambda: requeue(self.jobdb, self.tqdb, job_id))
         except Exception:  # the caller re-raises the first error; this one goes to the service log
             log.exception("job %s could not be put back into its task queue: reschedule it", job_id)
 

@@ -116,3 +116,34 @@ def test_parameters_and_application_status(wms: WMS) -> None:
     assert wms.monitoring.get_job_parameters(ALICE, job_id, ["HostName"])[job_id] == {"HostName": "wn02"}
     assert wms.monitoring.get_jobs_status(ALICE, job_id)[job_id]["ApplicationStatus"] == "step 2/3"
     assert wms.monitoring.get_job_logging_info(ALICE, job_id)[-1]["ApplicationStatus"] == "step 2/3"
+
+
+def _deadlock_once(real, calls: list[int]):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("stmt", {}, Exception(1213, "Deadlock found when trying to get lock"))
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
+def test_a_deadlock_on_a_pilot_report_is_retried_not_a_500(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lab: Matched -> Running hit an InnoDB deadlock, the pilot got a 500 and gave the job up (left
+    Matched for good). Status change, logging record, parameters and heartbeat each retry theirs."""
+    job_id = _matched_job(wms)
+    status_calls: list[int] = []
+    logging_calls: list[int] = []
+    monkeypatch.setattr(wms.jobdb, "_in_transaction", _deadlock_once(wms.jobdb._in_transaction, status_calls))
+    monkeypatch.setattr(wms.loggingdb, "append", _deadlock_once(wms.loggingdb.append, logging_calls))
+    wms.state.set_status(PILOT, job_id, "Running", "Job Initialization")
+    assert len(status_calls) == 2 and len(logging_calls) == 2
+    assert wms.monitoring.get_jobs_status(ALICE, [job_id])[job_id]["Status"] == "Running"
+    history = [(r["Status"], r["MinorStatus"]) for r in wms.monitoring.get_job_logging_info(ALICE, job_id)]
+    assert history.count(("Running", "Job Initialization")) == 1  # retried, not written twice
+    status_calls.clear()
+    wms.state.set_parameters(PILOT, job_id, [("ExitCode", "0")])
+    wms.state.heartbeat(PILOT, job_id, {"CPUConsumed": 1.0})
+    assert len(status_calls) == 3  # parameters: failed once + once; heartbeat: once
