@@ -6,18 +6,26 @@ started meanwhile ran the same playbook beside it (two `dirac-core db init` at o
 name", seen in the lab's kill-and-resume test). The run holds an flock for its whole life and hands
 the descriptor to every step command; Ansible's workers inherit it through fork, so the lock is free
 only once the last of them has ended. A re-run waits for that, saying so.
+
+An orphaned worker whose task has finished can block for ever handing the result to its dead parent
+(it holds the read end of that pipe itself, so the write never fails once the pipe is full: seen
+with a nested site.yml's output). Such a holder - parent gone, no child, asleep in a pipe write on
+two polls in a row - has nothing left to do, and the waiting run stops it, saying so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".runbook.lock"
+_PIPE_WRITE = {"pipe_write", "anon_pipe_write"}  # /proc/<pid>/wchan of a write blocked on a full pipe
 
 
 class RunInProgress(Exception):
@@ -33,6 +41,7 @@ def exclusive_run(
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         waited = 0.0
+        suspects: set[int] = set()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -43,6 +52,13 @@ def exclusive_run(
                         f"waiting for an earlier run that still holds {lock_path}: a killed run's Ansible tasks "
                         f"finish first (`fuser -v {lock_path}` lists them)"
                     )
+                stuck = _stuck_orphans(lock_path)
+                for pid in stuck & suspects:
+                    echo(f"stopping {pid}: a killed run's Ansible worker, its task finished, stuck handing "
+                         "the result to its dead parent")  # fmt: skip
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                suspects = stuck
                 if waited >= timeout:
                     raise RunInProgress(
                         f"{lock_path} is still held after {timeout:.0f} s: another run is going on; wait for it, "
@@ -55,3 +71,29 @@ def exclusive_run(
         yield fd
     finally:
         os.close(fd)
+
+
+def _holders(lock_path: Path) -> set[int]:
+    """Processes with the lock file open (Linux /proc)."""
+    target = str(lock_path.resolve())
+    found = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(str(fd.readlink()) == target for fd in fd_dir.iterdir()):
+                found.add(int(fd_dir.parent.name))
+    return found
+
+
+def _stuck_orphans(lock_path: Path) -> set[int]:
+    """Holders whose ansible-playbook parent is gone (reparented to init or a subreaper), with no
+    child, asleep in a pipe write."""
+    stuck = set()
+    for pid in _holders(lock_path) - {os.getpid()}:
+        proc = Path("/proc") / str(pid)
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            parent_is_ansible = b"ansible" in (Path("/proc") / str(ppid) / "cmdline").read_bytes()
+            children = (proc / "task" / str(pid) / "children").read_text().split()
+            if not parent_is_ansible and not children and (proc / "wchan").read_text().strip() in _PIPE_WRITE:
+                stuck.add(pid)
+    return stuck

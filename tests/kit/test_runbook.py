@@ -186,6 +186,33 @@ def test_a_rerun_waits_for_what_an_earlier_run_left_running(tmp_path: Path) -> N
     assert any("the earlier run ended after" in line for line in lines), lines
 
 
+# The same, but the child then blocks for ever writing to a full pipe whose read end it holds itself:
+# an orphaned Ansible worker handing a big result (a nested site.yml's output) to its dead parent.
+_LEAVE_STUCK_ORPHAN = """
+import os
+if os.fork() == 0:
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    read_end, write_end = os.pipe()
+    while True:
+        os.write(write_end, b"x" * 65536)
+"""
+
+
+def test_a_rerun_stops_a_killed_runs_worker_stuck_on_its_result(tmp_path: Path) -> None:
+    first = Runbook("stage", "Leaves a stuck task", "", [
+        Step("deploy", "leaves a stuck child", [sys.executable, "-c", _LEAVE_STUCK_ORPHAN], "", "", "", ""),
+    ])  # fmt: skip
+    second = Runbook("again", "Runs after it", "", [Step("next", "runs", ["true"], "", "", "", "")])
+    state_dir = tmp_path / "runbooks"
+    assert run_book(first, RunState(state_dir / "stage"), tmp_path, [].append) is True
+    lines: list[str] = []
+    assert run_book(second, RunState(state_dir / "again"), tmp_path, lines.append) is True
+    assert any("stuck handing the result to its dead parent" in line for line in lines), lines
+
+
 def test_a_run_that_cannot_get_the_lock_in_time_says_what_to_do(tmp_path: Path) -> None:
     import fcntl
     import os
