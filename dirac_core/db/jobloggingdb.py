@@ -6,7 +6,6 @@ the next numbers itself, so the same code runs on SQLite, and retries if a concu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,11 +27,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from dirac_core.db.base import BaseDB
-from dirac_core.db.retry import is_transient
+from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, utcnow
 
 metadata = MetaData()
@@ -97,34 +96,35 @@ class JobLoggingDB(BaseDB):
         now = datetime.now(UTC)
         for attempt in range(attempts):
             try:
-                with self.engine.begin() as conn:
-                    if len(records) == 1 and not new_jobs:
-                        self.append(conn, records[0], attempts=1)
-                        return
-                    job_ids = sorted({record.job_id for record in records})
-                    last: dict[int, int] = {}
-                    for chunk in [] if new_jobs else _chunks(job_ids):
-                        last.update(
-                            conn.execute(
-                                select(LoggingInfo.c.JobID, func.max(LoggingInfo.c.SeqNum))
-                                .where(LoggingInfo.c.JobID.in_(chunk))
-                                .group_by(LoggingInfo.c.JobID)
-                            ).all()
-                        )
-                    rows = []
-                    for record in records:
-                        seq = int(last.get(record.job_id) or 0) + 1
-                        last[record.job_id] = seq
-                        rows.append(_row(record, seq, now))
-                    conn.execute(insert(LoggingInfo), rows)
+                # A deadlock on the SeqNum gap locks rolled the transaction back: run it again.
+                retry_transient(lambda: self._insert(records, new_jobs, now))
                 return
             except IntegrityError:  # a concurrent writer took the same SeqNum
                 if attempt == attempts - 1:
                     raise
-            except OperationalError as exc:  # deadlock on the SeqNum gap locks: rolled back, run it again
-                if not is_transient(exc) or attempt == attempts - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+
+    def _insert(self, records: Sequence[LoggingRecord], new_jobs: bool, now: datetime) -> None:
+        """One transaction: read each job's last SeqNum (unless `new_jobs`) and insert the records after it."""
+        with self.engine.begin() as conn:
+            if len(records) == 1 and not new_jobs:
+                self.append(conn, records[0], attempts=1)
+                return
+            job_ids = sorted({record.job_id for record in records})
+            last: dict[int, int] = {}
+            for chunk in [] if new_jobs else _chunks(job_ids):
+                last.update(
+                    conn.execute(
+                        select(LoggingInfo.c.JobID, func.max(LoggingInfo.c.SeqNum))
+                        .where(LoggingInfo.c.JobID.in_(chunk))
+                        .group_by(LoggingInfo.c.JobID)
+                    ).all()
+                )
+            rows = []
+            for record in records:
+                seq = int(last.get(record.job_id) or 0) + 1
+                last[record.job_id] = seq
+                rows.append(_row(record, seq, now))
+            conn.execute(insert(LoggingInfo), rows)
 
     def append(self, conn: Connection, record: LoggingRecord, attempts: int = 5) -> None:
         """One record inside the caller's transaction (a status step): its SeqNum is computed by the INSERT

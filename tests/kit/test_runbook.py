@@ -154,17 +154,22 @@ def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Pa
 
 # A step that leaves a process behind in a session of its own, as Ansible's workers (setsid) do when
 # a runbook run is killed: the child inherited the run lock through fork and ends 1.5 s later.
-_LEAVE_ORPHAN = """
+_DETACHED_CHILD = """
 import os, sys, time
-if os.fork() == 0:
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    time.sleep(1.5)
-    open(sys.argv[1], "w").write("orphan done")
-    os._exit(0)
+if os.fork() != 0:
+    sys.exit(0)
+os.setsid()
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
 """
+_LEAVE_ORPHAN = (
+    _DETACHED_CHILD
+    + """
+time.sleep(1.5)
+open(sys.argv[1], "w").write("orphan done")
+"""
+)
 
 
 def test_a_rerun_waits_for_what_an_earlier_run_left_running(tmp_path: Path) -> None:
@@ -188,17 +193,14 @@ def test_a_rerun_waits_for_what_an_earlier_run_left_running(tmp_path: Path) -> N
 
 # The same, but the child then blocks for ever writing to a full pipe whose read end it holds itself:
 # an orphaned Ansible worker handing a big result (a nested site.yml's output) to its dead parent.
-_LEAVE_STUCK_ORPHAN = """
-import os
-if os.fork() == 0:
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    read_end, write_end = os.pipe()
-    while True:
-        os.write(write_end, b"x" * 65536)
+_LEAVE_STUCK_ORPHAN = (
+    _DETACHED_CHILD
+    + """
+read_end, write_end = os.pipe()
+while True:
+    os.write(write_end, b"x" * 65536)
 """
+)
 
 
 def test_a_rerun_stops_a_killed_runs_worker_stuck_on_its_result(tmp_path: Path) -> None:
