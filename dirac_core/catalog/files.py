@@ -22,6 +22,7 @@ from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
 from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_FileInfo, FC_Files, FC_Replicas
+from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden
 
@@ -78,33 +79,41 @@ class Files:
                 failed[raw] = checked
             else:
                 entries[raw] = checked
-        successful: dict[str, Any] = {}
         se_ids = {name: self.store.se_id(name) for name in {e.se for e in entries.values() if e.se}}
-        with self.store.engine.begin() as conn:
-            heads = {lfn.parent(e.path) for e in entries.values()}
-            rows, denied_dirs = self.store.make_dirs(conn, caller, heads)
-            denied = self.store.may_write(caller, rows, (e.path for e in entries.values()))
-            as_dirs = self.store.subdirectories(conn, [row.dir_id for row in rows.values()])
-            candidates: dict[str, _Entry] = {}
-            for raw, entry in entries.items():
-                head = lfn.parent(entry.path)
-                if entry.path in as_dirs:
-                    failed[raw] = f"{entry.path} exists and is a directory"
-                elif head in denied_dirs:
-                    failed[raw] = denied_dirs[head]
-                elif entry.path in denied:
-                    failed[raw] = denied[entry.path]
-                else:
-                    candidates[raw] = entry
-            # Optimistic: new LFNs are the common case, so insert first; the unique (DirID, FileName)
-            # index refuses the batch if any LFN exists, and only then are existing files looked up.
-            try:
-                with conn.begin_nested():
-                    self._insert(conn, caller, rows, list(candidates.values()), se_ids)
-                successful.update(dict.fromkeys(candidates, True))
-            except IntegrityError:
-                new = self._without_existing(conn, candidates, successful, failed)
-                self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
+        checked_failed = failed
+
+        # One transaction, run again whole after a deadlock (InnoDB rolled all of it back).
+        def register() -> tuple[dict[str, Any], dict[str, str]]:
+            successful: dict[str, Any] = {}
+            failed = dict(checked_failed)
+            with self.store.engine.begin() as conn:
+                heads = {lfn.parent(e.path) for e in entries.values()}
+                rows, denied_dirs = self.store.make_dirs(conn, caller, heads)
+                denied = self.store.may_write(caller, rows, (e.path for e in entries.values()))
+                as_dirs = self.store.subdirectories(conn, [row.dir_id for row in rows.values()])
+                candidates: dict[str, _Entry] = {}
+                for raw, entry in entries.items():
+                    head = lfn.parent(entry.path)
+                    if entry.path in as_dirs:
+                        failed[raw] = f"{entry.path} exists and is a directory"
+                    elif head in denied_dirs:
+                        failed[raw] = denied_dirs[head]
+                    elif entry.path in denied:
+                        failed[raw] = denied[entry.path]
+                    else:
+                        candidates[raw] = entry
+                # Optimistic: new LFNs are the common case, so insert first; the unique (DirID, FileName)
+                # index refuses the batch if any LFN exists, and only then are existing files looked up.
+                try:
+                    with conn.begin_nested():
+                        self._insert(conn, caller, rows, list(candidates.values()), se_ids)
+                    successful.update(dict.fromkeys(candidates, True))
+                except IntegrityError:
+                    new = self._without_existing(conn, candidates, successful, failed)
+                    self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
+            return successful, failed
+
+        successful, failed = retry_transient(register)
         self._record("addFile", caller, files, entries, successful)
         if all_failed_forbidden(failed, len(files)):
             raise Forbidden(next(iter(failed.values())))

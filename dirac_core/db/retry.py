@@ -21,8 +21,15 @@ T = TypeVar("T")
 
 
 def is_transient(exc: OperationalError) -> bool:
-    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return code in TRANSIENT_ERRORS
+    """A deadlock or lock wait timeout, also when it surfaces as the error that followed it (a deadlock
+    inside a SAVEPOINT rolls the whole transaction back: the ROLLBACK TO SAVEPOINT then fails, 1305)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        orig = getattr(seen, "orig", None)
+        if isinstance(seen, OperationalError) and orig is not None and orig.args and orig.args[0] in TRANSIENT_ERRORS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_transient(transaction: Callable[[], T], attempts: int = ATTEMPTS) -> T:
