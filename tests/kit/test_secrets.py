@@ -39,7 +39,7 @@ def site(tmp_path: Path) -> Path:
     return inventory
 
 
-def password_file(tmp_path: Path, password: str = "a-strong-operator-password") -> Path:
+def password_file(tmp_path: Path, password: str = "a-strong-operator-password") -> Path:  # noqa: S107 - a test vault
     path = tmp_path / "vault.pass"
     path.write_text(password + "\n")
     path.chmod(0o600)
