@@ -94,15 +94,17 @@ def logs(
 @_ssh_config
 @_vault
 @_state
+@click.option("--hosts", "pattern", default="all", show_default=True,
+              help="Only these hosts of the instance (a:!b leaves b out, e.g. an unreachable host).")  # fmt: skip
 @click.argument("instance")
 @click.pass_context
 def freeze(
     ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
-    state_dir: Path | None, instance: str,
+    state_dir: Path | None, pattern: str, instance: str,
 ) -> None:  # fmt: skip
     """Stop writes to INSTANCE: every component but its Configuration Servers is stopped (recorded)."""
     fleet = _fleet(ctx, inventories, ssh_config, vault_password_file)
-    stopped = tasks.freeze(fleet, instance, _state_dir(ctx, state_dir, inventories))
+    stopped = tasks.freeze(fleet, instance, _state_dir(ctx, state_dir, inventories), pattern)
     for host, units in stopped.items():
         click.echo(f"{host}: stopped {', '.join(units)}")
     click.echo(f"{instance} frozen; `dirac-kit ops unfreeze {instance}` starts the same units again")
