@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from dirac_core.accounting.bucketing import Bucketer
-from dirac_core.accounting.client import DATA_STORE, AccountingClient
 from dirac_core.accounting.records import validate_records
-from dirac_core.accounting.types import BUILTIN_TYPES, JOB
+from dirac_core.accounting_types import BUILTIN_TYPES, JOB
+from dirac_core.client.accounting import DATA_STORE, AccountingClient
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
 from tests.conftest import mariadb_root_url

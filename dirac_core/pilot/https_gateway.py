@@ -22,10 +22,10 @@ from dirac_core.client.http import ServiceClient
 from dirac_core.client.login import AuthClient
 from dirac_core.config.cfg import Config
 from dirac_core.errors import ConfigError, DiracError
+from dirac_core.jdl import JDL
 from dirac_core.pilot.executor import Heartbeat
 from dirac_core.pilot.gateway import MatchedJob, ResourceDescription
 from dirac_core.tarsafe import extract_data
-from dirac_core.wms.jdl import JDL
 
 log = logging.getLogger(__name__)
 

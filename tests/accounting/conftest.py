@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from dirac_core.accounting.types import BUILTIN_TYPES
+from dirac_core.accounting_types import BUILTIN_TYPES
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
 from tests.conftest import mariadb_root_url

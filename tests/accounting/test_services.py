@@ -14,20 +14,20 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from dirac_core.accounting.catalog_hook import catalog_recorder
-from dirac_core.accounting.client import DATA_STORE, REPORT_GENERATOR, AccountingClient, DataOperationRecorder
-from dirac_core.accounting.pilot import commit_job_accounting
 from dirac_core.accounting.plots import read_plot_description
+from dirac_core.client.accounting import DATA_STORE, REPORT_GENERATOR, AccountingClient, DataOperationRecorder
 from dirac_core.client.http import ServiceClient
 from dirac_core.client.login import StoredToken, save_token
 from dirac_core.config.cfg import Config
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
 from dirac_core.errors import BadRequest, NotFound, Unauthorized
+from dirac_core.pilot.accounting import commit_job_accounting
 from dirac_core.pilot.executor import Outcome
 from dirac_core.pilot.gateway import MatchedJob
 from dirac_core.pilot.loop import _commit_accounting
-from dirac_core.server.component import ComponentContext
+from dirac_core.services.catalog_recorder import catalog_recorder
+from dirac_core.services.component import ComponentContext
 from tests.support.instance import DIRAC_CORE, ROOT, LocalInstance, running_instance, subprocess_env
 
 FAST_BUCKETING = {
@@ -270,7 +270,7 @@ def test_catalog_operations_and_cli(instance: LocalInstance, tmp_path: Path, mon
 
 
 def test_catalog_recorder_factory(instance: LocalInstance, tmp_path: Path) -> None:
-    """``OperationRecorder = dirac_core.accounting.catalog_hook:catalog_recorder`` in a catalog service."""
+    """``OperationRecorder = dirac_core.services.catalog_recorder:catalog_recorder`` in a catalog service."""
     inst = instance
     extra = tmp_path / "catalog.cfg"
     extra.write_text(

@@ -15,8 +15,8 @@ from sqlalchemy.engine import URL
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.cli.admin import _register, cli
 from dirac_core.config.cfg import Config
-from dirac_core.db.configured import instance_databases
 from dirac_core.db.engine import make_engine
+from dirac_core.services.instance_databases import instance_databases
 
 from .conftest import ADMIN, root_url
 

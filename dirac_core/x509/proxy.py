@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from dirac_core.security.certs import dirac_dn
+from dirac_core.x509.certs import dirac_dn
 
 PROXY_CERT_INFO = ObjectIdentifier("1.3.6.1.5.5.7.1.14")
 # DER of ProxyCertInfo { proxyPolicy { policyLanguage id-ppl-inheritAll (1.3.6.1.5.5.7.21.1) } }

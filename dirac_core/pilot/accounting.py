@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dirac_core.accounting.client import AccountingClient
-from dirac_core.accounting.types import JOB
+from dirac_core.accounting_types import JOB
+from dirac_core.client.accounting import AccountingClient
 from dirac_core.pilot.gateway import MatchedJob
 
 DEFAULT_KEYS = {
