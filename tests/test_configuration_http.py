@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from dirac_core.auth.caller import Caller, Properties
-from dirac_core.client.configuration import ConfigurationClient
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.cfg import Config
 from dirac_core.config.layers import LayeredConfig
 from dirac_core.cs.refresher import ConfigurationRefresher

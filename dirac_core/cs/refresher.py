@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from diraccfg import CFG
 
-from dirac_core.client.configuration import ConfigurationClient
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.cfg import Config
 from dirac_core.config.locator import parse_cfg
 from dirac_core.cs.content import text_hash

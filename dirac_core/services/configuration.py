@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from dirac_core.auth.caller import Caller
 from dirac_core.auth.dependencies import current_caller
-from dirac_core.client.configuration import ConfigurationClient
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.layers import layer_set
 from dirac_core.cs.server import ConfigurationServer, ServerSettings
 from dirac_core.errors import BadRequest, ConfigError
