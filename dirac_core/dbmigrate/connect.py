@@ -137,6 +137,17 @@ def sqlalchemy_url(endpoint: Endpoint, database: str) -> URL:
     )
 
 
+def recreate_database(endpoint: Endpoint, name: str, options: str) -> None:
+    """Drop `name` on `endpoint` if it exists and create it empty with `options` (charset, collation)."""
+    conn = connect(endpoint)
+    try:
+        if database_exists(conn, name):
+            query(conn, f"DROP DATABASE {quote(name)}")
+        query(conn, f"CREATE DATABASE {quote(name)} {options}")
+    finally:
+        conn.close()
+
+
 __all__ = [
     "connect",
     "connect_args",
@@ -145,6 +156,7 @@ __all__ = [
     "database_is_empty",
     "query",
     "quote",
+    "recreate_database",
     "server_info",
     "sqlalchemy_url",
     "text",

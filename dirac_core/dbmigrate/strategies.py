@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, Integer
 
 from dirac_core.db.engine import make_engine
-from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, sqlalchemy_url, text
+from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, recreate_database, sqlalchemy_url, text
 from dirac_core.dbmigrate.plan import DatabasePlan, Plan, SetupRename, schema_spec_name
 
 ACCOUNTING_DB = "AccountingDB"
@@ -30,13 +30,7 @@ def reset_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
     from dirac_core.db.installed import get_database
 
     spec = get_database(schema_spec_name(db) or db.name)  # fg_AccountingDB -> AccountingDB
-    conn = connect(plan.target)
-    try:
-        if database_exists(conn, db.target_name):
-            query(conn, f"DROP DATABASE {quote(db.target_name)}")
-        query(conn, f"CREATE DATABASE {quote(db.target_name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    finally:
-        conn.close()
+    recreate_database(plan.target, db.target_name, "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     engine = make_engine(sqlalchemy_url(plan.target, db.target_name), pool_size=1)
     try:
         result = schema.init(spec, engine)
