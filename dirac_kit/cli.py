@@ -26,7 +26,7 @@ def _register() -> None:
     from dirac_kit.lab.cli import lab_group
 
     cli.add_command(lab_group)
-    from dirac_kit.operator_cli import register
+    from dirac_kit.playbook_commands import register
 
     register(cli)
 
