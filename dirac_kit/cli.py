@@ -31,7 +31,7 @@ def _register() -> None:
     cli.add_command(secrets)
 
     cli.add_command(lab_group)
-    from dirac_kit.operator_cli import register
+    from dirac_kit.playbook_commands import register
 
     register(cli)
 

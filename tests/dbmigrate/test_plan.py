@@ -198,8 +198,7 @@ def test_dry_run_prints_per_db_and_changes_nothing(
 
 
 def test_an_upgraded_copy_with_an_instance_prefix_uses_its_dirac_schema() -> None:
-    from dirac_core.dbmigrate.plan import DatabasePlan
-    from dirac_core.dbmigrate.preflight import schema_spec_name
+    from dirac_core.dbmigrate.plan import DatabasePlan, schema_spec_name
 
     assert schema_spec_name(DatabasePlan("fg_AccountingDB", "copy", "fg_AccountingDB", upgrade=True)) == "AccountingDB"
     assert schema_spec_name(DatabasePlan("AccountingDB", "copy", "AccountingDB", upgrade=True)) == "AccountingDB"

@@ -62,11 +62,11 @@ def _missing_prerequisites() -> list[str]:
     probe = subprocess.run([str(BIN / "dirac-core"), "db", "migrate", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
         missing.append("`dirac-core db migrate` (the migration engine) is not in this checkout")
-    from dirac_core.db.registry import all_databases
+    from dirac_core.db.installed import all_databases
 
     for db in ("FileCatalogDB", "AccountingDB"):
         if db not in all_databases():
-            missing.append(f"{db} is not registered in dirac_core/db/registry.py")
+            missing.append(f"{db} is not registered in dirac_core/db/installed.py")
     return missing
 
 
