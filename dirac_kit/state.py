@@ -33,7 +33,7 @@ class RunPaths:
         # An inventory file counts as its directory (hosts.yml of inventories/cc-in2p3 is cc-in2p3).
         key = "+".join((inv.parent if inv.is_file() else inv).resolve().name for inv in inventories) or "default"
         if any(lab_vault_file(inv) for inv in inventories):
-            return cls(lab.state / "runs" / key)
+            return cls(lab.runs / key)
         return cls(lab.root / "var" / "sites" / key)
 
     @property
@@ -55,8 +55,3 @@ class RunPaths:
     def reports(self) -> Path:
         """Engine, verify and nested-run reports of the playbooks ($DIRAC_MIGRATION_REPORT_ROOT)."""
         return self.root / "reports"
-
-
-def lab_runs(lab: LabPaths) -> Path:
-    """Every run directory of one lab (what `lab down` forgets)."""
-    return lab.state / "runs"

@@ -17,7 +17,6 @@ from dirac_kit.lab.network import ensure_network, remove_network
 from dirac_kit.lab.overlay import remove_overlay, ssh_config_text, write_overlay
 from dirac_kit.lab.paths import LabPaths
 from dirac_kit.lab.sshkey import ensure_key
-from dirac_kit.state import lab_runs
 
 Log = Callable[[str], None]
 
@@ -125,7 +124,7 @@ def down(paths: LabPaths, log: Log = print) -> None:
             f"there is no lab named {paths.name!r}: nothing to take down "
             "(DIRAC_LAB_NAME picks the lab; `dirac-kit lab status` lists its hosts)"
         )
-    forgotten = forget_progress(lab_runs(paths))
+    forgotten = forget_progress(paths.runs)
     if forgotten:
         log(f"lab: forgot the migration progress of {paths.name} ({forgotten} markers); kept the reports")
     log(f"lab: {paths.name} down")

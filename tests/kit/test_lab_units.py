@@ -19,7 +19,6 @@ from dirac_kit.lab.inventory import host_groups, site_hosts
 from dirac_kit.lab.lab import forget_progress
 from dirac_kit.lab.overlay import remove_overlay, write_overlay
 from dirac_kit.lab.paths import REPO_ROOT, LabPaths
-from dirac_kit.state import lab_runs
 
 LAB_INVENTORY = REPO_ROOT / "inventories" / "lab"
 
@@ -131,7 +130,7 @@ def test_down_of_a_lab_that_does_not_exist_says_so_and_fails(tmp_path: Path) -> 
 
 def test_a_removed_lab_forgets_its_markers_and_keeps_its_reports(tmp_path: Path) -> None:
     paths = LabPaths(tmp_path, "gone")
-    runs = lab_runs(paths)
+    runs = paths.runs
     keep = [runs / "lab" / "runbooks" / "stage1" / "stage1.html", runs / "lab" / "reports" / "egi.json"]
     forget = [
         runs / "lab" / "runbooks" / "stage1" / "markers" / "01-prechecks.done",
