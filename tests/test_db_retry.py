@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
-from dirac_core.catalog import sql
+from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.engine import make_engine
 from dirac_core.db.retry import is_transient, retry_transient
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from dirac_core.config.cfg import Config
 from dirac_core.server.local import INSTANCE, LocalLayout, local_config_text, prepare_credentials
 from dirac_core.server.serve import build_context
-from dirac_core.services.registry import get_component
+from dirac_core.services.installed import get_component
 from dirac_core.services.workload_management import make_sandbox_store
 
 SANDBOX_STORE = "WorkloadManagement/SandboxStore"
