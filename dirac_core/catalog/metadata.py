@@ -204,7 +204,10 @@ class Metadata:
         fields_table = FC_MetaFields if kind == DIR else FC_FileMetaFields
         with self.store.engine.begin() as conn:
             conn.execute(delete(fields_table).where(fields_table.c.MetaName == name))
-        meta_value_table(name, meta_type, file_meta=kind == FILE).drop(self.store.engine, checkfirst=True)
+            twin = _same_name_in(conn, name)
+        # A twin equal up to case can only predate the clash check, on SQLite, where both names are one table.
+        if twin is None or twin[0] != kind:
+            meta_value_table(name, meta_type, file_meta=kind == FILE).drop(self.store.engine, checkfirst=True)
         self.fields(refresh=True)
 
     # ------------------------------------------------------------------------------- values

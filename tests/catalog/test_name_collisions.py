@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from dirac_core.catalog.catalog import FileCatalog
+from dirac_core.db import filecatalogdb
+from dirac_core.db.engine import make_engine
+from dirac_core.db.filecatalogdb import FC_MetaFields
 from dirac_core.errors import BadRequest, Conflict
 
-from .conftest import ADMIN, ALICE, BOB
+from .conftest import ADMIN, ALICE, BOB, make_catalog
 from .test_catalog import counts
 
 HOME = "/vo/user/a/alice"
@@ -71,3 +76,18 @@ def test_no_file_or_directory_where_the_other_is(catalog: FileCatalog, engine: E
     reply = catalog.directories.create(ALICE, [f"{HOME}/f1"])
     assert reply["Failed"] == {f"{HOME}/f1": f"{HOME}/f1 exists and is a file"}
     assert counts(engine) == before
+
+
+def test_deleting_a_legacy_twin_keeps_the_shared_values(tmp_path: Path) -> None:
+    """An SQLite catalog written before the clash check may hold `energy` and `ENERGY`, one table."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'FileCatalogDB.sqlite'}")
+    filecatalogdb.metadata.create_all(engine)
+    fc = make_catalog(engine)
+    fc.directories.create(ADMIN, ["/vo/data"])
+    fc.metadata.add_field(ADMIN, "energy", "INT")
+    fc.metadata.set_values(ADMIN, "/vo/data", {"energy": 7})
+    with engine.begin() as conn:
+        conn.execute(insert(FC_MetaFields).values(MetaName="ENERGY", MetaType="INT"))
+    fc.metadata.delete_field(ADMIN, "ENERGY")
+    assert fc.metadata.get(ADMIN, "/vo/data") == {"energy": 7}
+    engine.dispose()
