@@ -22,7 +22,7 @@ from dirac_core.contract.__main__ import stale_files
 from dirac_core.contract.ansible import VARS_FILE, ansible_catalogue, components_vars_text
 from dirac_core.contract.components import declared_components
 from dirac_core.contract.layers import LAYER_FILES, layer_files
-from dirac_core.contract.options import SERVICE_OPTIONS
+from dirac_core.contract.options import SERVICE_OPTIONS, service_option
 from dirac_core.server.component import Component
 from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
 from dirac_core.services.registry import all_components
@@ -132,6 +132,12 @@ def test_docs_option_tables_agree_with_the_declaration() -> None:
                 assert shown == option.default, f"{doc.name}: {system}/{service}/{name} default {shown!r}"
             checked += 1
     assert checked >= len([o for s in declared_components().values() for o in s.options])
+    # docs/runtime.md: `<section>/<Option>` rows name the options any service has.
+    section_row = re.compile(r"^\| `<section>/(\w+)` \| `([^`]*)` \|", re.MULTILINE)
+    shown_defaults = dict(section_row.findall((ROOT / "docs" / "runtime.md").read_text()))
+    assert shown_defaults, "docs/runtime.md: no `<section>/<Option>` rows found"
+    for name, shown in shown_defaults.items():
+        assert service_option(name).default == shown, f"docs/runtime.md: <section>/{name} default {shown!r}"
 
 
 def test_the_cfg_layer_template_renders_what_dirac_core_up_writes(tmp_path: Path) -> None:

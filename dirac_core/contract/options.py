@@ -34,4 +34,10 @@ SERVICE_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "MaxRequestSize", "string", "64M", "bytes, or K/M/G (binary) suffix; over it: 413", checked=False
     ),
+    OptionSpec("GracefulShutdownTimeout", "int", "30", "seconds a stopping service lets requests finish"),
 )
+
+
+def service_option(name: str) -> OptionSpec:
+    """One of the options every service section may hold."""
+    return next(option for option in SERVICE_OPTIONS if option.name == name)

@@ -30,7 +30,8 @@ from dirac_core.contract.components import component_spec
 from dirac_core.errors import BadRequest, ConfigError
 from dirac_core.server.component import ComponentContext, RpcMethod, declared_component
 
-OPTION = component_spec("Configuration/Server").option
+NAME = "Configuration/Server"
+OPTION = component_spec(NAME).option
 DEFAULT_DATA_DIR = str(OPTION("DataDir").default)
 
 
@@ -58,7 +59,7 @@ def configuration_server(ctx: ComponentContext) -> ConfigurationServer:
         if not settings.master_url:
             raise ConfigError(
                 "Configuration/Server slave has no master: set /DIRAC/Configuration/MasterServer = "
-                "https://<master>:9135/Configuration/Server"
+                f"https://<master>:{component_spec(NAME).port}/{NAME}"
             )
         factory = ctx.extras.get("http_client_factory")
         link = ConfigurationClient(settings.master_url, factory(settings.master_url) if factory else None)
@@ -175,4 +176,4 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
     }
 
 
-COMPONENT = declared_component("Configuration/Server", build_router, build_rpc)
+COMPONENT = declared_component(NAME, build_router, build_rpc)
