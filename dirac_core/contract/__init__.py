@@ -4,5 +4,6 @@ Everything else is derived from these declarations: the runtime's `Component`s a
 the validator's rules (`dirac_core.config.schema`), Ansible's component catalogue
 (`playbooks/vars/components.yml`, written by ``python -m dirac_core.contract --write``), the
 dirac_config filters, and the ports and options tables of the docs (checked by the tests).
-Plain data and pure functions: this package imports only `dirac_core.errors` and `dirac_core.config.tree`.
+Plain data and pure functions: it imports only `dirac_core.errors`, so every layer (config, services,
+server, the kit, the Ansible filters) may import it.
 """

@@ -45,3 +45,11 @@ LAYER_FILES: tuple[LayerFile, ...] = (
 def layer_files(instance: str) -> list[str]:
     """["00-shared.cfg", "10-egi.cfg", "90-host.cfg"]: what every service host loads, in order."""
     return [layer.file(instance) for layer in LAYER_FILES]
+
+
+def layer_file(role: str, instance: str = "") -> str:
+    """The file name of one layer: "host" -> 90-host.cfg, ("instance", "egi") -> 10-egi.cfg."""
+    for layer in LAYER_FILES:
+        if layer.role == role:
+            return layer.file(instance)
+    raise ValueError(f"no layer {role!r}: use one of {', '.join(layer.role for layer in LAYER_FILES)}")

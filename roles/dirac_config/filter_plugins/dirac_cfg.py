@@ -14,7 +14,7 @@ from typing import Any
 from dirac_core.config.tree import tree_to_cfg
 from dirac_core.contract.instance import component_databases, host_systems, instance_layer, pick_paths, placement_map
 from dirac_core.contract.instance import ports_layer as ports_cfg
-from dirac_core.contract.layers import LAYER_FILES
+from dirac_core.contract.layers import LAYER_FILES, layer_file
 
 
 def dirac_fqdns(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -51,11 +51,6 @@ def dirac_layer_files(instance: str, setup: str, host: str, data: list[Mapping[s
     ]
 
 
-def dirac_layer_file(role: str, instance: str = "") -> str:
-    """The file name of one layer: 'host' -> 90-host.cfg."""
-    return next(layer.file(instance) for layer in LAYER_FILES if layer.role == role)
-
-
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -71,5 +66,5 @@ class FilterModule:
             "dirac_ports_cfg": ports_cfg,
             "dirac_host_systems_cfg": host_systems,
             "dirac_layer_files": dirac_layer_files,
-            "dirac_layer_file": dirac_layer_file,
+            "dirac_layer_file": layer_file,
         }
