@@ -23,11 +23,7 @@ contract: setup
 demo: setup
 	bash scripts/demo.sh
 
-lab-# Regenerate what the deployment contract (dirac_core/contract) gives: playbooks/vars/components.yml, docs tables.
-contract: setup
-	.venv/bin/python -m dirac_core.contract --write
-
-demo: setup
+lab-demo: setup
 	bash scripts/lab-demo.sh
 
 clean:
