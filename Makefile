@@ -15,6 +15,7 @@ test-slow: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 # Regenerate what the deployment contract (dirac_core/contract) gives: playbooks/vars/components.yml, docs tables.
 contract: setup

@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import importlib.util
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from dirac_core.contract.ansible import VARS_FILE, ansible_catalogue, components
 from dirac_core.contract.components import declared_components
 from dirac_core.contract.layers import LAYER_FILES, layer_files
 from dirac_core.contract.options import SERVICE_OPTIONS, service_option
-from dirac_core.server.component import Component
 from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
-from dirac_core.services.registry import all_components
+from dirac_core.services.component import Component
+from dirac_core.services.installed import all_components
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "roles" / "dirac_config" / "filter_plugins" / "dirac_cfg.py"
@@ -54,6 +55,9 @@ def test_every_registered_component_is_the_declared_one() -> None:
             spec.database_pairs,
             spec.description,
         ), name
+        # The System's entry point (dirac_core.components) lives in the declared module.
+        (entry,) = [e for e in entry_points(group="dirac_core.components") if e.name == spec.system]
+        assert entry.module == spec.module, f"{name}: declared module {spec.module}, entry point {entry.value}"
         module = importlib.import_module(spec.module)
         built = [value for value in vars(module).values() if isinstance(value, Component)]
         if hasattr(module, "components"):

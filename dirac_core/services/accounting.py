@@ -19,8 +19,8 @@ from dirac_core.config.paths import setup_name
 from dirac_core.contract.components import component_spec
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext, declared_component
 from dirac_core.services.building import router_from, rpc_from
+from dirac_core.services.component import Component, ComponentContext, declared_component
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")

@@ -22,13 +22,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from dirac_core.auth.caller import Caller
-from dirac_core.auth.deps import current_caller
+from dirac_core.auth.dependencies import current_caller
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.layers import layer_set
-from dirac_core.configuration.client import ConfigurationClient
-from dirac_core.configuration.server import ConfigurationServer, ServerSettings
 from dirac_core.contract.components import component_spec
+from dirac_core.cs.server import ConfigurationServer, ServerSettings
 from dirac_core.errors import BadRequest, ConfigError
-from dirac_core.server.component import ComponentContext, RpcMethod, declared_component
+from dirac_core.services.component import ComponentContext, RpcMethod, declared_component
 
 NAME = "Configuration/Server"
 OPTION = component_spec(NAME).option

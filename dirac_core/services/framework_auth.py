@@ -27,7 +27,7 @@ from dirac_core.auth.settings import AUTHORIZATION, token_settings
 from dirac_core.auth.tokens import ALGORITHM, TokenIssuer, load_signing_key
 from dirac_core.contract.components import component_spec
 from dirac_core.errors import ConfigError, DiracError
-from dirac_core.server.component import ComponentContext, declared_component
+from dirac_core.services.component import ComponentContext, declared_component
 
 ID_PROVIDER = component_spec("Framework/Auth").option("IdProvider")
 
