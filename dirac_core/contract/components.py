@@ -107,7 +107,7 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         ("SandboxMetadataDB", "JobDB"),
         description="Input and output sandboxes",
         options=(
-            OptionSpec("BasePath", "path", None, "sandbox files; default /LocalSite/InstancePath + /sandboxes"),
+            OptionSpec("BasePath", "path", None, "sandbox files; default DataDir, else <InstancePath>/sandboxes"),
             OptionSpec("MaxSandboxSizeMiB", "int", "10", "upload limit (413 above)"),
             OptionSpec("LocalSE", "string", "ProductionSandboxSE", "SE name in sandbox locations"),
         ),

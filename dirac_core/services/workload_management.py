@@ -17,7 +17,7 @@ from typing import Any
 
 from dirac_core.config.paths import database_section
 from dirac_core.contract.components import component_spec
-from dirac_core.contract.options import OptionSpec
+from dirac_core.contract.options import OptionSpec, service_option
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.jobloggingdb import JobLoggingDB
 from dirac_core.db.pilotagentsdb import PilotAgentsDB
@@ -76,9 +76,12 @@ def make_matcher(ctx: ComponentContext) -> Matcher:
 
 
 def make_sandbox_store(ctx: ComponentContext) -> SandboxStore:
+    # BasePath (DIRAC's option) if set, else the component's DataDir (each `dirac-core up` instance and
+    # test has its own), else <InstancePath>/sandboxes of a host installation.
     root = ctx.config.get("/LocalSite/InstancePath", "/opt/dirac")
     local_se = _option("SandboxStore", "LocalSE")
-    base = Path(ctx.declared(_option("SandboxStore", "BasePath")) or f"{root}/sandboxes")
+    base_path = ctx.declared(_option("SandboxStore", "BasePath"))
+    base = Path(base_path or ctx.declared(service_option("DataDir")) or f"{root}/sandboxes")
     return SandboxStore(
         _db(ctx, "SandboxMetadataDB"),
         _db(ctx, "JobDB"),
