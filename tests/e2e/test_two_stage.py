@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
 BIN = Path(sys.executable).parent
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "e2e")
-RUN = REPO / "var" / f"{LAB_NAME}-run"  # markers, reports, runbook state (var/<lab>/ is the lab's own)
+RUN = REPO / "var" / f"{LAB_NAME}-run"  # reports, runbook state and markers (var/<lab>/ is the lab's own)
 INSTANCES = ("egi", "fg")
 NEW_DB = "ccdiracdb01"
 # Service hosts the load and the end checks talk to (placement of inventories/lab).
@@ -79,7 +79,6 @@ def _env() -> dict[str, str]:
         # Ansible names its SSH master sockets after the inventory host name: without a directory of
         # its own, this lab's runs would reuse live connections to the default lab's hosts.
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
-        "DIRAC_MIGRATION_MARKER_ROOT": str(RUN / "markers"),
         "DIRAC_MIGRATION_REPORT_ROOT": str(RUN / "reports"),
     }
 
