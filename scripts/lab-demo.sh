@@ -6,7 +6,7 @@
 #   KEEP_LAB=1 scripts/lab-demo.sh # leave the lab running afterwards (dirac-kit lab down removes it)
 #
 # Everything goes through the kit: dirac-kit lab, ansible-playbook site.yml, dirac-kit runbook run
-# (which calls playbooks/migrate-stage1.yml / migrate-stage2.yml step by step, with markers), and the
+# (which runs the step playbooks playbooks/stage1-*.yml / stage2-*.yml one by one, with markers), and the
 # DIRAC CLIs on the lab hosts for the activity. At the end it prints where the HTML report is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,11 +21,11 @@ FILES=${DEMO_FILES:-10000}
 JOBS=${DEMO_JOBS:-1000}
 PILOTS=${DEMO_PILOTS:-4}
 LAB=${DIRAC_LAB_NAME:-lab}
-# The demo's run: runbook state, step markers and engine reports of this lab, started afresh (a new lab
+# The demo's run: runbook state (step markers) and engine reports of this lab, started afresh (a new lab
 # has nothing migrated: old markers would skip steps).
 RUN_DIR=var/$LAB-demo
 STATE=$RUN_DIR/runbooks
-export DIRAC_MIGRATION_MARKER_ROOT="$ROOT/$RUN_DIR/markers" DIRAC_MIGRATION_REPORT_ROOT="$ROOT/$RUN_DIR/reports"
+export DIRAC_MIGRATION_REPORT_ROOT="$ROOT/$RUN_DIR/reports"
 rm -rf "$RUN_DIR"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -54,4 +54,4 @@ echo
 echo "HTML runbook reports (steps, durations, freeze windows, verify reports):"
 echo "  $ROOT/$STATE/stage1/stage1.html"
 echo "  $ROOT/$STATE/stage2/stage2.html"
-echo "Engine reports: $DIRAC_MIGRATION_REPORT_ROOT/   Step markers: $DIRAC_MIGRATION_MARKER_ROOT/lab/"
+echo "Engine reports: $DIRAC_MIGRATION_REPORT_ROOT/   Step markers: $ROOT/$STATE/<book>/markers/"
