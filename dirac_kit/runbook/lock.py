@@ -9,8 +9,9 @@ only once the last of them has ended. A re-run waits for that, saying so.
 
 An orphaned worker whose task has finished can block for ever handing the result to its dead parent
 (it holds the read end of that pipe itself, so the write never fails once the pipe is full: seen
-with the big output of a task that ran a whole playbook). Such a holder - parent gone, no child, asleep in a pipe write on
-two polls in a row - has nothing left to do, and the waiting run stops it, saying so.
+with the big output of a task that ran a whole playbook). Such a holder - parent gone, no child,
+asleep in a pipe write on two polls in a row - has nothing left to do, and the waiting run stops
+it, saying so.
 """
 
 from __future__ import annotations
