@@ -8,7 +8,8 @@ CS options (``/Systems/WorkloadManagement/<Instance>/...``):
 
 * ``Services/JobManager/MaxParametricJobs`` (20), ``/Operations/Defaults/JobScheduling/MaxRescheduling`` (3)
 * ``Databases/JobDB/MinJobID``: new JobIDs start at least there (applied at start and by ``db init``)
-* ``Services/SandboxStore/BasePath`` (``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10), ``LocalSE``
+* ``Services/SandboxStore/BasePath`` (``DataDir``, else ``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10),
+  ``LocalSE``
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from dirac_core.db.pilotagentsdb import PilotAgentsDB
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
 from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext
 from dirac_core.services.building import router_from, rpc_from
+from dirac_core.services.component import Component, ComponentContext
 from dirac_core.wms.hooks import apply_min_job_id
 from dirac_core.wms.job_manager import MAX_PARAMETRIC_JOBS, MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
@@ -80,8 +81,10 @@ def make_matcher(ctx: ComponentContext) -> Matcher:
 
 
 def make_sandbox_store(ctx: ComponentContext) -> SandboxStore:
+    # BasePath (DIRAC's option) if set, else the component's DataDir (each `dirac-core up` instance and
+    # test has its own), else <InstancePath>/sandboxes of a host installation.
     root = ctx.config.get("/LocalSite/InstancePath", "/opt/dirac")
-    base = Path(ctx.option("BasePath", None) or f"{root}/sandboxes")
+    base = Path(ctx.option("BasePath", None) or ctx.option("DataDir", None) or f"{root}/sandboxes")
     return SandboxStore(
         _db(ctx, "SandboxMetadataDB"),
         _db(ctx, "JobDB"),
