@@ -54,13 +54,9 @@ def ansible_playbook() -> str:
 
 
 def ansible_environment(root: Path) -> dict[str, str]:
-    """The environment of every ansible-playbook the kit runs (operator actions and runbook steps)."""
-    env = dict(os.environ)
-    config = root / "ansible.cfg"
-    if config.exists():
-        # Settings hold from any working directory (kolla-ansible does the same).
-        env["ANSIBLE_CONFIG"] = str(config)
-    return env
+    """The environment of a runbook step's ansible-playbook: the kit's (dirac_kit.environment) for
+    the checkout `root`, on top of what the runbook command already exported."""
+    return environment.base(os.environ, LabPaths(root, LabPaths.default().name))
 
 
 def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, str]]:
@@ -97,10 +93,6 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
     if run.verbosity:
         argv.append("-" + "v" * min(run.verbosity, 6))
     argv.append(str(playbook))
-<<<<<<< HEAD
-    return argv, ansible_environment(root)
-=======
     lab = LabPaths(root, LabPaths.default().name)
     env = environment.with_run_state(environment.base(os.environ, lab), [run.inventory], lab)
     return argv, env
->>>>>>> main

@@ -21,19 +21,10 @@ FILES=${DEMO_FILES:-10000}
 JOBS=${DEMO_JOBS:-1000}
 PILOTS=${DEMO_PILOTS:-4}
 LAB=${DIRAC_LAB_NAME:-lab}
-<<<<<<< HEAD
-# The demo's run: runbook state (step markers) and engine reports of this lab, started afresh (a new lab
-# has nothing migrated: old markers would skip steps).
-RUN_DIR=var/$LAB-demo
-STATE=$RUN_DIR/runbooks
-export DIRAC_MIGRATION_REPORT_ROOT="$ROOT/$RUN_DIR/reports"
-rm -rf "$RUN_DIR"
-=======
 # The kit keeps this lab's runbook state, step markers and engine reports in var/<lab>/runs/lab/
 # (dirac_kit/state.py); `lab down` forgets the markers of the hosts it removes.
 RUN_DIR=var/$LAB/runs/lab
 STATE=$RUN_DIR/runbooks
->>>>>>> main
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 cleanup() { [ -n "${KEEP_LAB:-}" ] || dirac-kit lab down || true; }
@@ -61,8 +52,4 @@ echo
 echo "HTML runbook reports (steps, durations, freeze windows, verify reports):"
 echo "  $ROOT/$STATE/stage1/stage1.html"
 echo "  $ROOT/$STATE/stage2/stage2.html"
-<<<<<<< HEAD
-echo "Engine reports: $DIRAC_MIGRATION_REPORT_ROOT/   Step markers: $ROOT/$STATE/<book>/markers/"
-=======
 echo "Engine reports: $ROOT/$RUN_DIR/reports/   Step markers: $ROOT/$RUN_DIR/markers/"
->>>>>>> main

@@ -65,14 +65,9 @@ def freeze(fleet: Fleet, instance: str, state_dir: Path, pattern: str = "all") -
     path = _state_file(state_dir, instance)
     if path.is_file():
         raise Conflict(f"{instance} is already frozen (see {path}): run `dirac-kit ops unfreeze` first")
-<<<<<<< HEAD
-    running = [s for s in status(fleet, instance) if s.active == "active" and is_writer(s.unit, instance)]
-    unreachable = sorted({s.host for s in status(fleet, instance) if s.active == "unreachable"})
-=======
     states = status(fleet, instance if pattern == "all" else f"{instance}:&{pattern}")
-    running = [s for s in states if s.active == "active" and not s.unit.endswith(CS_SUFFIX)]
+    running = [s for s in states if s.active == "active" and is_writer(s.unit, instance)]
     unreachable = sorted({s.host for s in states if s.active == "unreachable"})
->>>>>>> main
     if unreachable:
         others = "".join(f":!{host}" for host in unreachable)
         raise Conflict(

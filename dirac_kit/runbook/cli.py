@@ -7,22 +7,15 @@ from typing import Any
 
 import click
 
-<<<<<<< HEAD
-from dirac_kit.lab.paths import LabPaths
-=======
 from dirac_kit import environment
->>>>>>> main
+from dirac_kit.lab.paths import LabPaths
 from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.lock import RunInProgress
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
-<<<<<<< HEAD
 from dirac_kit.runbook.runner import RunState, refusal, run_book
-=======
-from dirac_kit.runbook.runner import RunState, run_book
 from dirac_kit.state import RunPaths
 from dirac_kit.vault import require_password
->>>>>>> main
 
 _inventory_option = click.option(
     "-i",

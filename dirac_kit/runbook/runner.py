@@ -23,11 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
 from dirac_kit.playbook import ansible_environment, ansible_playbook
-=======
 from dirac_kit.runbook.failure import failure_excerpt
->>>>>>> main
 from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run
 from dirac_kit.runbook.model import Runbook, Step
 

@@ -36,12 +36,8 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
 BIN = Path(sys.executable).parent
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "e2e")
-<<<<<<< HEAD
-RUN = REPO / "var" / f"{LAB_NAME}-run"  # reports, runbook state and markers (var/<lab>/ is the lab's own)
-=======
 # Markers, reports, runbook state: where the kit keeps them for this lab (dirac_kit/state.py).
 RUN = RunPaths.of([INVENTORY], LabPaths(REPO, LAB_NAME)).root
->>>>>>> main
 INSTANCES = ("egi", "fg")
 NEW_DB = "ccdiracdb01"
 # Service hosts the load and the end checks talk to (placement of inventories/lab).
@@ -75,23 +71,8 @@ def _missing_prerequisites() -> list[str]:
 
 
 def _env() -> dict[str, str]:
-<<<<<<< HEAD
-    paths_root = REPO / "var" / LAB_NAME  # dirac_kit.lab.paths: a named lab keeps its files in var/<name>/
-    return {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "DIRAC_LAB_NAME": LAB_NAME,
-        "DIRAC_LAB_SSH_CONFIG": str(paths_root / "ssh_config"),
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        # Ansible names its SSH master sockets after the inventory host name: without a directory of
-        # its own, this lab's runs would reuse live connections to the default lab's hosts.
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
-        "DIRAC_MIGRATION_REPORT_ROOT": str(RUN / "reports"),
-    }
-=======
     # What an operator has: the kit's venv on PATH and the lab's name; the kit derives the rest.
     return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIRAC_LAB_NAME": LAB_NAME}
->>>>>>> main
 
 
 def _vault() -> list[str]:
