@@ -47,10 +47,16 @@ class PlaybookRun:
     confirmed: bool = False
 
 
-def _ansible_playbook() -> str:
-    # The venv running dirac-kit has ansible; fall back to PATH for other installs.
+def ansible_playbook() -> str:
+    """The ansible-playbook to run: the one of the venv running dirac-kit, else the one on PATH."""
     candidate = Path(sys.executable).parent / "ansible-playbook"
     return str(candidate) if candidate.exists() else "ansible-playbook"
+
+
+def ansible_environment(root: Path) -> dict[str, str]:
+    """The environment of a runbook step's ansible-playbook: the kit's (dirac_kit.environment) for
+    the checkout `root`, on top of what the runbook command already exported."""
+    return environment.base(os.environ, LabPaths(root, LabPaths.default().name))
 
 
 def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, str]]:
@@ -68,7 +74,7 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
     playbook = root / "playbooks" / playbook_name
     if not playbook.exists():
         raise BadRequest(f"{playbook} not found: this checkout has no playbook for {run.action!r}")
-    argv = [_ansible_playbook(), "-i", str(run.inventory)]
+    argv = [ansible_playbook(), "-i", str(run.inventory)]
     argv += ["--check"] * run.check + ["--diff"] * run.diff
     for option, value in (("--limit", run.limit), ("--tags", run.tags), ("--skip-tags", run.skip_tags)):
         if value:

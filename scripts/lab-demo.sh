@@ -6,7 +6,7 @@
 #   KEEP_LAB=1 scripts/lab-demo.sh # leave the lab running afterwards (dirac-kit lab down removes it)
 #
 # Everything goes through the kit: dirac-kit lab, ansible-playbook site.yml, dirac-kit runbook run
-# (which calls playbooks/migrate-stage1.yml / migrate-stage2.yml step by step, with markers), and the
+# (which runs the step playbooks playbooks/stage1-*.yml / stage2-*.yml one by one, with markers), and the
 # DIRAC CLIs on the lab hosts for the activity. At the end it prints where the HTML report is.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,9 +5,9 @@
 #
 # A named lab (DIRAC_LAB_NAME, default `dbmig`) with only cyf-db01 and ccdiracdb01, beside any other
 # lab (own ansible SSH control-path directory). dirac_mariadb on both, EGI data loaded on the old
-# one, a writer keeps inserting as a service would; then `migrate-stage1.yml --tags migrate-db`
-# (earlier steps marked done: no service hosts here), independent checks (row counts, CHECKSUM TABLE,
-# JobID floor), a write on the new site, `rollback.yml --tags carry-back`, and the checks again.
+# one, a writer keeps inserting as a service would; then the step playbook `stage1-migrate-db.yml`
+# (the earlier steps need service hosts, none here), independent checks (row counts, CHECKSUM TABLE,
+# JobID floor), a write on the new site, the step playbook `rollback-carry-back.yml`, and the checks again.
 # Prints the freeze windows. EGI_MODE=replicate|frozen (default frozen, see docs/migration.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ export DIRAC_LAB_NAME=${DIRAC_LAB_NAME:-dbmig}
 WORK=$ROOT/var/$DIRAC_LAB_NAME-run
 export DIRAC_LAB_SSH_CONFIG=$ROOT/var/$DIRAC_LAB_NAME/ssh_config
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$WORK/ansible-cp
-export DIRAC_MIGRATION_MARKER_ROOT=$WORK/markers DIRAC_MIGRATION_REPORT_ROOT=$WORK/reports
+export DIRAC_MIGRATION_REPORT_ROOT=$WORK/reports
 FILES=${1:-10000} JOBS=${2:-1000} ROWS=${3:-200000} MODE=${EGI_MODE:-frozen}
 INV=$WORK/inv
 rm -rf "$WORK" && mkdir -p "$WORK" "$ANSIBLE_SSH_CONTROL_PATH_DIR"
@@ -78,12 +78,10 @@ say "old site data: $FILES files, $JOBS jobs, $ROWS accounting rows; a writer ke
 python scripts/lab_migration/load_old_db.py "$OLD" "$FILES" "$JOBS" "$ROWS"
 python scripts/lab_migration/writer.py "$OLD" "$WORK/writer.log" & echo $! > "$WORK/writer.pid"
 sleep 3
-mkdir -p "$DIRAC_MIGRATION_MARKER_ROOT/inv/stage1"
-for step in prechecks deploy-new; do echo '{"note": "DB-only lab"}' > "$DIRAC_MIGRATION_MARKER_ROOT/inv/stage1/$step.done"; done
 
 say "stage 1, migrate-db ($MODE)"
 start=$(date +%s)
-ansible-playbook "${ANS[@]}" playbooks/migrate-stage1.yml --tags migrate-db -e dirac_migration_confirm=true
+ansible-playbook "${ANS[@]}" playbooks/stage1-migrate-db.yml -e dirac_migration_confirm=true
 echo "migrate-db step wall time: $(( $(date +%s) - start )) s"
 kill "$(cat "$WORK/writer.pid")"; rm -f "$WORK/writer.pid"; sleep 1
 tail -1 "$WORK/writer.log"
@@ -102,11 +100,8 @@ check
 
 say "a write on the new site after the cutover, then the rollback's carry-back"
 on ccdiracdb01 "mysql -e \"INSERT INTO egi_AccountingDB.ac_bucket_demo (setup, start_time, entries) VALUES ('EGI-CC', 1, 7)\""
-echo '{"note": "DB-only lab"}' > "$DIRAC_MIGRATION_MARKER_ROOT/inv/stage1/cutover.done"
-mkdir -p "$DIRAC_MIGRATION_MARKER_ROOT/inv/rollback"
-echo '{"note": "DB-only lab: no services to stop"}' > "$DIRAC_MIGRATION_MARKER_ROOT/inv/rollback/freeze-new.done"
-ansible-playbook "${ANS[@]}" playbooks/rollback.yml --tags carry-back -e dirac_migration_confirm=true
+ansible-playbook "${ANS[@]}" playbooks/rollback-carry-back.yml -e dirac_migration_confirm=true
 check
 say "freeze windows"
-grep -h '"freeze_seconds"' "$DIRAC_MIGRATION_MARKER_ROOT"/inv/*/*.done || true
+on ccdiracdb01 "grep -h freeze_seconds /opt/dirac/migrate/stage1-fingerprint.json" || true
 grep -rh "freeze window" "$WORK/reports" 2>/dev/null || true

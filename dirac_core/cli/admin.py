@@ -18,9 +18,11 @@ def _register() -> None:
     # Each subsystem owns its command group; the admin CLI only assembles them.
     from dirac_core.cli.config import config
     from dirac_core.cli.db import db
+    from dirac_core.cli.writers import writers
 
     cli.add_command(db)
     cli.add_command(config)
+    cli.add_command(writers)
     from dirac_core.cli.pilot import pilot_command
 
     cli.add_command(pilot_command)

@@ -9,6 +9,11 @@ is idempotent (freezing twice is harmless), because a cutover killed while froze
   transactions to finish and kills those still open after a grace period (they roll back, so no
   committed row is lost). Accounts holding ``READ_ONLY ADMIN`` (root, ``ALL PRIVILEGES``) can still
   write under ``read_only``: DIRAC services use their own unprivileged accounts.
+- :class:`WritersAction`: the writers of this host stop: every DIRAC unit but the Configuration
+  Server, which keeps handing out the configuration (the new URLs at a cutover). The one rule of
+  what a writer is (:func:`is_writer`), used by the migration playbooks (``dirac-core writers
+  freeze`` on each host: cutover, rollback, the new site before its cutover) and by
+  ``dirac-kit ops freeze``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from typing import Protocol
 
 from dirac_core.dbmigrate.replication import Endpoint, execute, query
@@ -110,6 +116,53 @@ class CommandAction:
                     f"freeze command {command!r} failed with exit code {done.returncode}: "
                     f"{(done.stderr or done.stdout).strip()[:300]}; fix it and re-run the cutover"
                 )
+
+
+UNIT_GLOB = "dirac-*.service"  # systemd units of DIRAC components (dirac_services)
+CS_UNIT_SUFFIX = "-Configuration_Server.service"
+
+
+def is_writer(unit: str, instance: str | None = None) -> bool:
+    """A DIRAC unit that may write: every component unit (of `instance`, if given) but the CS."""
+    pattern = f"dirac-{instance}-*.service" if instance else UNIT_GLOB
+    return fnmatch(unit, pattern) and not unit.endswith(CS_UNIT_SUFFIX)
+
+
+def _systemctl(*args: str) -> str:
+    done = subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False, timeout=300)
+    if done.returncode != 0:
+        raise ServiceUnavailable(f"systemctl {' '.join(args)} failed: {(done.stderr or done.stdout).strip()[:300]}")
+    return done.stdout
+
+
+def running_writers(instance: str | None = None) -> list[str]:
+    """The writer units of this host that run now, sorted."""
+    listing = _systemctl("list-units", "--state=active", "--no-legend", "--plain", UNIT_GLOB)
+    units = {line.split()[0] for line in listing.splitlines() if line.strip()}
+    return sorted(unit for unit in units if is_writer(unit, instance))
+
+
+@dataclass
+class WritersAction:
+    """Stop the writer units of this host (thaw starts exactly those again); the units stay enabled."""
+
+    instance: str | None = None
+    dry_run: bool = False
+    stopped: list[str] = field(default_factory=list)
+    name: str = "writers"
+
+    def freeze(self, say: Callable[[str], None]) -> None:
+        self.stopped = running_writers(self.instance)
+        for unit in self.stopped:
+            say(f"freeze: {'would stop' if self.dry_run else 'stopping'} {unit}")
+        if self.stopped and not self.dry_run:
+            _systemctl("stop", *self.stopped)
+
+    def thaw(self, say: Callable[[str], None]) -> None:
+        for unit in self.stopped:
+            say(f"thaw: {'would start' if self.dry_run else 'starting'} {unit}")
+        if self.stopped and not self.dry_run:
+            _systemctl("start", *self.stopped)
 
 
 @dataclass

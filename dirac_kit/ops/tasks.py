@@ -1,9 +1,11 @@
 """The operations themselves: read-only status and logs, and a reversible write freeze.
 
 DIRAC components run as systemd units `dirac-<instance>-<System>_<Service>.service` (dirac_services).
-Freezing an instance stops every unit of it except its Configuration Servers (clients keep reading
-the configuration, nobody can write); the units stopped are recorded on the controller so that
-unfreeze starts exactly those again, even from another shell or after a crash.
+Freezing an instance stops its writers, every unit of it except its Configuration Servers (clients
+keep reading the configuration, nobody can write): the product's one rule of what a writer is
+(dirac_core.dbmigrate.freeze.is_writer, also behind `dirac-core writers freeze` that the migration
+playbooks run). The units stopped are recorded on the controller so that unfreeze starts exactly
+those again, even from another shell or after a crash.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dirac_core.dbmigrate.freeze import UNIT_GLOB, is_writer
 from dirac_core.errors import Conflict
 from dirac_kit.ops.hosts import Fleet, Result, quote
-
-UNIT_GLOB = "dirac-*.service"
-CS_SUFFIX = "-Configuration_Server.service"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def freeze(fleet: Fleet, instance: str, state_dir: Path, pattern: str = "all") -
     if path.is_file():
         raise Conflict(f"{instance} is already frozen (see {path}): run `dirac-kit ops unfreeze` first")
     states = status(fleet, instance if pattern == "all" else f"{instance}:&{pattern}")
-    running = [s for s in states if s.active == "active" and not s.unit.endswith(CS_SUFFIX)]
+    running = [s for s in states if s.active == "active" and is_writer(s.unit, instance)]
     unreachable = sorted({s.host for s in states if s.active == "unreachable"})
     if unreachable:
         others = "".join(f":!{host}" for host in unreachable)

@@ -8,11 +8,12 @@ from typing import Any
 import click
 
 from dirac_kit import environment
+from dirac_kit.lab.paths import LabPaths
 from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.lock import RunInProgress
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
-from dirac_kit.runbook.runner import RunState, run_book
+from dirac_kit.runbook.runner import RunState, refusal, run_book
 from dirac_kit.state import RunPaths
 from dirac_kit.vault import require_password
 
@@ -103,9 +104,12 @@ def run(
     for step_id in (only, until):
         if step_id is not None:
             book.step(step_id)  # unknown step: clear error before anything runs
+    why_not = refusal(book, state_dir, lambda name: load_book(name, context))
+    if why_not is not None:
+        raise click.ClickException(why_not)
     state = RunState(state_dir / book_name)
     try:
-        ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until)
+        ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until, root=LabPaths.default().root)
     except RunInProgress as exc:
         raise click.ClickException(str(exc)) from None
     if ok and only is None and until is None:

@@ -1,16 +1,17 @@
 """One runbook run at a time per state directory, including what a killed run left running.
 
 Ansible's workers start their own session (setsid): killing a runbook run (its process group, a
-closed terminal) leaves the worker of the current task running, e.g. a nested site.yml. A re-run
-started meanwhile ran the same playbook beside it (two `dirac-core db init` at once: "Duplicate key
-name", seen in the lab's kill-and-resume test). The run holds an flock for its whole life and hands
+closed terminal) leaves the worker of the current task running, e.g. a task of deploy-new's
+site.yml. A re-run started meanwhile ran the same playbook beside it (two `dirac-core db init` at
+once: "Duplicate key name", seen in the lab's kill-and-resume test). The run holds an flock for its whole life and hands
 the descriptor to every step command; Ansible's workers inherit it through fork, so the lock is free
 only once the last of them has ended. A re-run waits for that, saying so.
 
 An orphaned worker whose task has finished can block for ever handing the result to its dead parent
 (it holds the read end of that pipe itself, so the write never fails once the pipe is full: seen
-with a nested site.yml's output). Such a holder - parent gone, no child, asleep in a pipe write on
-two polls in a row - has nothing left to do, and the waiting run stops it, saying so.
+with the big output of a task that ran a whole playbook). Such a holder - parent gone, no child,
+asleep in a pipe write on two polls in a row - has nothing left to do, and the waiting run stops
+it, saying so.
 """
 
 from __future__ import annotations

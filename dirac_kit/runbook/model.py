@@ -1,6 +1,11 @@
 """A runbook is an ordered list of steps; each step says what to run, what to expect, how to check
 it, how to undo it and who notices. Books live in YAML next to this module and are Jinja2-templated
 with facts from the real inventory and migration plan.
+
+A step usually names its playbook (``playbook: stage1-cutover.yml`` under playbooks/): a plain
+playbook without markers of its own; the runner runs it and records the step. A book may require a
+step of another book to be done (stage 2 needs stage 1's stop-old) or forbid it (no rollback of
+stage 1 after stage 2 changed the configuration).
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ BOOKS = ("stage1", "stage2", "rollback")
 class Step:
     id: str
     title: str
-    command: list[str]  # argv, run without a shell; empty for a manual step
+    command: list[str]  # argv as an operator types it, run without a shell; empty for a manual step
     expected: str
     verify: str
     rollback: str
     affected: str
     manual: bool = False
+    playbook: str = ""  # file under playbooks/ the runner runs with ansible-playbook (command shows how)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Another book's step that must be done (requires) or must not be (forbids) before this book runs."""
+
+    book: str
+    step: str
+    why: str
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,8 @@ class Runbook:
     # Markers of other books this one invalidates when it finishes: {book: first step to redo}.
     # The rollback undoes stage 1 from migrate-db on, so those stage-1 steps must run again.
     resets: dict[str, str] = field(default_factory=dict)
+    requires: list[Guard] = field(default_factory=list)
+    forbids: list[Guard] = field(default_factory=list)
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -71,6 +89,22 @@ def _render_command(argv: list[Any], context: dict[str, Any], where: str) -> lis
     return rendered
 
 
+def _playbook_command(item: dict[str, Any], context: dict[str, Any], where: str) -> list[str]:
+    """`ansible-playbook -i INV playbooks/<playbook> [-e VAR=VALUE ...]`: how the step runs by hand."""
+    extra: list[str] = []
+    for value in item.get("extra_vars", []):
+        extra += ["-e", _render(str(value), context, where)]
+    return ["ansible-playbook", *context["inventory_args"], f"playbooks/{item['playbook']}", *extra]
+
+
+def _guards(raw: Any, context: dict[str, Any], where: str) -> list[Guard]:
+    guards = []
+    for item in raw or []:
+        why, fix = _render(item["why"], context, where), _render(item.get("fix", ""), context, where)
+        guards.append(Guard(str(item["book"]), str(item["step"]), why, fix))
+    return guards
+
+
 def load_book(name: str, context: dict[str, Any]) -> Runbook:
     """Load the YAML book `name` and render every field with `context`."""
     if name not in BOOKS:
@@ -82,7 +116,10 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
         step_id = str(item.get("id", ""))
         if not _STEP_ID.match(step_id) or step_id in {s.id for s in steps}:
             raise BadRequest(f"{where}: id {step_id!r} must be unique, lower-case letters, digits and dashes")
-        command = _render_command(item.get("command", []), context, f"{where} ({step_id}) command")
+        if item.get("playbook"):
+            command = _playbook_command(item, context, f"{where} ({step_id}) playbook")
+        else:
+            command = _render_command(item.get("command", []), context, f"{where} ({step_id}) command")
         steps.append(
             Step(
                 id=step_id,
@@ -93,6 +130,7 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
                 rollback=_render(item.get("rollback", ""), context, where),
                 affected=_render(item.get("affected", ""), context, where),
                 manual=bool(item.get("manual", False)),
+                playbook=str(item.get("playbook", "")),
             )
         )
     return Runbook(
@@ -101,4 +139,6 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
         summary=_render(raw.get("summary", ""), context, f"runbook {name}"),
         steps=steps,
         resets={str(k): str(v) for k, v in (raw.get("resets") or {}).items()},
+        requires=_guards(raw.get("requires"), context, f"runbook {name} requires"),
+        forbids=_guards(raw.get("forbids"), context, f"runbook {name} forbids"),
     )

@@ -1,9 +1,13 @@
 """Run a runbook step by step, resumably, in the spirit of openstack-ansible's run-upgrade.sh.
 
-Each finished step leaves a marker (JSON with its timings) in the run directory; a re-run skips
-marked steps. On failure the remaining steps are printed with their commands so an operator can
-re-run or finish by hand. A step may write results (freeze windows, verify reports) as JSON to the
-file named by $DIRAC_KIT_RESULT; they end up in the run log and the HTML report.
+The one step engine of a migration: the runner owns step order, markers, resume, the lock and the
+reports. A step names a plain playbook (no marker logic of its own); the runner runs it with
+ansible-playbook as every kit action does (dirac_kit.playbook: the venv's ansible-playbook, the
+kit's ansible.cfg) and, once it succeeded, leaves the step's marker (JSON with its timings) in the
+run directory; a re-run skips marked steps. On failure the remaining steps are printed with their
+commands so an operator can re-run or finish by hand. A step may write results (freeze windows,
+verify reports) as JSON to the file named by $DIRAC_KIT_RESULT (the playbooks' set_stats, written by
+playbooks/callback_plugins/dirac_steps.py); they end up in the run log and the HTML report.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dirac_kit.playbook import ansible_environment, ansible_playbook
 from dirac_kit.runbook.failure import failure_excerpt
 from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run
 from dirac_kit.runbook.model import Runbook, Step
@@ -95,17 +100,42 @@ def _atomic_write(path: Path, text: str) -> None:
 Echo = Callable[[str], None]
 
 
+def refusal(book: Runbook, state_dir: Path, load: Callable[[str], Runbook]) -> str | None:
+    """Why `book` must not run now (another book's step done or not, by its markers), or None."""
+    for guard in book.requires:
+        if guard.step not in RunState(state_dir / guard.book).done_records(load(guard.book)):
+            return f"{book.name}: {guard.why} ({guard.book} step {guard.step} not done): {guard.fix or 'run it first'}"
+    for guard in book.forbids:
+        if guard.step in RunState(state_dir / guard.book).done_records(load(guard.book)):
+            return f"{book.name}: {guard.why} ({guard.book} step {guard.step} done)"
+    return None
+
+
 def run_book(
-    book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None = None, until: str | None = None
+    book: Runbook,
+    state: RunState,
+    cwd: Path,
+    echo: Echo,
+    only: str | None = None,
+    until: str | None = None,
+    root: Path | None = None,
 ) -> bool:
     """Run every step not yet marked done (up to `until`, included); returns False (after printing
-    what is left) on failure. One run at a time per state directory (see dirac_kit.runbook.lock)."""
+    what is left) on failure. One run at a time per state directory (see dirac_kit.runbook.lock).
+    `root` is the kit checkout whose playbooks/ the steps' playbooks are in (default: `cwd`)."""
     with exclusive_run(state.run_dir.parent / LOCK_NAME, echo) as lock_fd:
-        return _run_steps(book, state, cwd, echo, only, until, lock_fd)
+        return _run_steps(book, state, cwd, root or cwd, echo, only, until, lock_fd)
 
 
 def _run_steps(
-    book: Runbook, state: RunState, cwd: Path, echo: Echo, only: str | None, until: str | None, lock_fd: int
+    book: Runbook,
+    state: RunState,
+    cwd: Path,
+    root: Path,
+    echo: Echo,
+    only: str | None,
+    until: str | None,
+    lock_fd: int,
 ) -> bool:
     for index, step in enumerate(book.steps, start=1):
         if until is not None and index > book.step_ids.index(until) + 1:
@@ -125,7 +155,7 @@ def _run_steps(
             record = _record(step, "done", 0.0, 0, "", {})
         else:
             echo(f"    $ {shlex.join(step.command)}")
-            record = _execute(step, state, cwd, lock_fd)
+            record = _execute(step, state, cwd, root, lock_fd)
         state.append_log(record)
         if record.status != "done":
             _print_failure(book, index, record, echo)
@@ -139,17 +169,25 @@ def _record(step: Step, status: str, duration: float, rc: int | None, tail: str,
     return StepRecord(step.id, status, datetime.now(UTC).isoformat(timespec="seconds"), duration, rc, tail, results)
 
 
-def _execute(step: Step, state: RunState, cwd: Path, lock_fd: int) -> StepRecord:
+def step_argv(step: Step, root: Path) -> tuple[list[str], dict[str, str]]:
+    """What runs for `step`: its playbook with the kit's ansible-playbook and ansible.cfg, or its command."""
+    if not step.playbook:
+        return step.command, dict(os.environ)
+    relative = f"playbooks/{step.playbook}"
+    argv = [ansible_playbook()] + [str(root / arg) if arg == relative else arg for arg in step.command[1:]]
+    return argv, ansible_environment(root)
+
+
+def _execute(step: Step, state: RunState, cwd: Path, root: Path, lock_fd: int) -> StepRecord:
     # Absolute: the step's tools (Ansible modules) may run in another working directory.
     results_file = (state.run_dir / "results" / f"{step.id}.json").resolve()
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.unlink(missing_ok=True)
-    env = {**os.environ, "DIRAC_KIT_RESULT": str(results_file)}
+    argv, env = step_argv(step, root)
+    env["DIRAC_KIT_RESULT"] = str(results_file)
     started = time.monotonic()
     # The lock descriptor goes along: whatever the step leaves running keeps the next run waiting.
-    proc = subprocess.run(
-        step.command, cwd=cwd, env=env, capture_output=True, text=True, check=False, pass_fds=(lock_fd,)
-    )
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False, pass_fds=(lock_fd,))
     duration = time.monotonic() - started
     output = (proc.stdout + proc.stderr).splitlines()
     (state.run_dir / "results" / f"{step.id}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")

@@ -13,7 +13,7 @@ from dirac_core.errors import BadRequest
 from dirac_kit.cli import _register, cli
 from dirac_kit.runbook.context import build_context
 from dirac_kit.runbook.model import Runbook, Step, load_book
-from dirac_kit.runbook.runner import RunState, run_book
+from dirac_kit.runbook.runner import RunState, StepRecord, run_book
 
 INVENTORY = """
 all:
@@ -45,7 +45,9 @@ def test_stage1_renders_with_real_hosts_and_commands(inventory: Path, tmp_path: 
     markdown = (tmp_path / "state/stage1/stage1.md").read_text()
     html = (tmp_path / "state/stage1/stage1.html").read_text()
     assert "ccdiracli07, ccdiracli08" in markdown and "cyf-dirac01, cyf-dirac02" in markdown
-    assert f"ansible-playbook -i {inventory} playbooks/migrate-stage1.yml --tags deploy-new" in markdown
+    assert f"ansible-playbook -i {inventory} playbooks/stage1-deploy-new.yml" in markdown
+    migrate_db = f"ansible-playbook -i {inventory} playbooks/stage1-migrate-db.yml -e dirac_migration_confirm=true"
+    assert migrate_db in markdown
     for step in load_book("stage1", build_context([inventory])).steps:
         assert f'id="{step.id}"' in html
         assert step.rollback and step.affected and step.verify and step.expected
@@ -133,6 +135,49 @@ def test_clear_from_makes_the_later_steps_run_again(tmp_path: Path) -> None:
     assert (tmp_path / "trace").read_text() == "one\ntwo\nthree\ntwo\nthree\n"  # one stays done
 
 
+def _mark(state_dir: Path, book: str, step: str, inventory: Path) -> None:
+    """Leave the runner's marker of `step`, as a finished run of it would."""
+    loaded = load_book(book, build_context([inventory]))
+    index = loaded.step_ids.index(step) + 1
+    RunState(state_dir / book).mark_done(index, loaded.step(step), StepRecord(step, "done", "t", 1.0, 0, "", {}))
+
+
+@pytest.mark.parametrize(
+    ("book", "done", "message"),
+    [
+        ("stage2", [], "stage 1 has not finished (stage1 step stop-old not done): run stage 1 to its end first"),
+        ("rollback", [], "stage 1 has not migrated the databases"),
+        ("rollback", [("stage1", "migrate-db"), ("stage2", "shared-config")], "this rollback only covers stage 1"),
+    ],
+)
+def test_a_book_out_of_turn_is_refused_before_any_step(
+    inventory: Path, tmp_path: Path, book: str, done: list[tuple[str, str]], message: str
+) -> None:
+    """The runner checks the other books' markers before it runs anything: no step runs, none is marked."""
+    _register()
+    state_dir = tmp_path / "state"
+    for other, step in done:
+        _mark(state_dir, other, step, inventory)
+    result = CliRunner().invoke(cli, ["runbook", "run", book, "-i", str(inventory), "--state-dir", str(state_dir)])
+    assert result.exit_code != 0
+    assert message in " ".join(result.output.split())
+    assert not (state_dir / book).exists()
+
+
+def test_steps_run_their_playbook_with_the_kits_ansible(inventory: Path, tmp_path: Path) -> None:
+    """A playbook step runs the venv's ansible-playbook on the checkout's playbook, with its ansible.cfg."""
+    from dirac_kit.runbook.runner import step_argv
+
+    step = load_book("stage1", build_context([inventory])).step("cutover")
+    assert step.command == ["ansible-playbook", "-i", str(inventory), "playbooks/stage1-cutover.yml"]
+    argv, env = step_argv(step, tmp_path)
+    assert argv == [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                    str(tmp_path / "playbooks/stage1-cutover.yml")]  # fmt: skip
+    assert "ANSIBLE_CONFIG" not in env or env["ANSIBLE_CONFIG"] != str(tmp_path / "ansible.cfg")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    assert step_argv(step, tmp_path)[1]["ANSIBLE_CONFIG"] == str(tmp_path / "ansible.cfg")
+
+
 def test_rollback_book_resets_stage1_from_migrate_db(inventory: Path) -> None:
     book = load_book("rollback", build_context([inventory]))
     assert book.resets == {"stage1": "migrate-db"}
@@ -141,7 +186,6 @@ def test_rollback_book_resets_stage1_from_migrate_db(inventory: Path) -> None:
 
 def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Path) -> None:
     from dirac_kit.runbook.render import render_book
-    from dirac_kit.runbook.runner import StepRecord
 
     book = load_book("stage1", build_context([inventory]))
     instances = {"egi": {"freeze_seconds": 0.263, "mode": "replicate", "verdict": "PASS"}, "fg": {"verdict": "PASS"}}

@@ -1,12 +1,15 @@
-"""Stage playbooks: bad input is refused before any change, markers make steps resumable.
+"""Stage and step playbooks: bad input is refused before any change; a stage playbook is its step
+playbooks in order and stops at the first failing step, naming where to resume.
 
 Real ansible-playbook runs against inventories whose only reachable host is the controller
 (connection=local, read-only tasks); every other host points at a closed port, so a play that
-should never run fails fast instead of touching anything.
+should never run fails fast instead of touching anything. No playbook writes a marker: the runbook
+runner records the steps (tests/kit/test_runbook.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -61,53 +64,61 @@ def _inventory(tmp_path: Path, *, fg_new: bool = True, plans: dict[str, Any] | N
     return directory
 
 
-def _play(tmp_path: Path, inventory: Path, playbook: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def _play(
+    tmp_path: Path, inventory: Path, playbook: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
         **os.environ,
         "PATH": f"{ANSIBLE_PLAYBOOK.parent}:{os.environ['PATH']}",
         "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
         "ANSIBLE_TIMEOUT": "5",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_NOCOLOR": "1",
-        "DIRAC_MIGRATION_MARKER_ROOT": str(tmp_path / "markers"),
         "DIRAC_MIGRATION_REPORT_ROOT": str(tmp_path / "reports"),
+        **(env or {}),
     }
     command = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOKS / playbook), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=tmp_path, check=False, timeout=300
+    )
 
 
-def _markers(tmp_path: Path) -> list[str]:
-    root = tmp_path / "markers"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*.done")) if root.exists() else []
-
-
-def _play_tags(playbook: str) -> list[str]:
-    tags: list[str] = []
-    for play in yaml.safe_load((PLAYBOOKS / playbook).read_text()):
-        for tag in play.get("tags", []):
-            if tag != "always" and tag not in tags:
-                tags.append(tag)
-    return tags
+MARKER_TASKS = ("step_begin", "step_done", "play_done", "require_step", "nested_playbook")
 
 
 @pytest.mark.parametrize(
     ("book", "playbook"),
     [("stage1", "migrate-stage1.yml"), ("stage2", "migrate-stage2.yml"), ("rollback", "rollback.yml")],
 )
-def test_runbook_steps_are_the_playbook_tags(tmp_path: Path, book: str, playbook: str) -> None:
+def test_a_stage_playbook_imports_the_runbooks_step_playbooks_in_order(
+    tmp_path: Path, book: str, playbook: str
+) -> None:
+    """One engine: the runbook's steps are the step playbooks the stage playbook imports, each a plain
+    playbook tagged with its step, with no marker task and no nested ansible-playbook."""
     steps = load_book(book, build_context([_inventory(tmp_path)])).steps
-    assert [s.id for s in steps] == _play_tags(playbook)
+    imported = [
+        entry["ansible.builtin.import_playbook"] for entry in yaml.safe_load((PLAYBOOKS / playbook).read_text())
+    ]
+    assert [name for name in imported if name != "step-gate.yml"] == [step.playbook for step in steps]
+    assert imported[1::2] == ["step-gate.yml"] * (len(steps) - 1)  # a failed host ends the run between steps
     for step in steps:
-        assert f"playbooks/{playbook}" in step.command and step.command[step.command.index("--tags") + 1] == step.id
+        assert step.playbook == f"{book}-{step.id}.yml"
+        text = (PLAYBOOKS / step.playbook).read_text()
+        assert not any(name in text for name in MARKER_TASKS) and "ansible-playbook'" not in text
+        for play in yaml.safe_load(text):
+            assert play.get("tags") == [step.id], f"{step.playbook}: {play.get('name')} is not tagged {step.id}"
+            assert "import_playbook" in str(play) or play.get("any_errors_fatal") is True, play.get("name")
+    assert not list((REPO / "roles").rglob("nested_playbook.yml"))
 
 
 def test_inventory_without_target_hosts_is_refused_before_any_change(tmp_path: Path) -> None:
     result = _play(tmp_path, _inventory(tmp_path, fg_new=False), "migrate-stage1.yml")
     assert result.returncode != 0
     assert "instance fg has no target hosts on the new site cc_in2p3" in result.stdout + result.stderr
+    assert "stage1 stopped at step prechecks" in result.stdout
     assert "remaining steps: prechecks, deploy-new, migrate-db, cutover, verify-new, stop-old" in result.stdout
+    assert f"resume: ansible-playbook -i {tmp_path / 'inv'} playbooks/stage1-prechecks.yml" in result.stdout
     assert "changed=0" in result.stdout and "ccdiracli" not in result.stdout.split("PLAY RECAP")[1]
-    assert _markers(tmp_path) == []
 
 
 def test_plan_naming_an_unknown_database_is_refused(tmp_path: Path) -> None:
@@ -120,7 +131,6 @@ def test_plan_naming_an_unknown_database_is_refused(tmp_path: Path) -> None:
     out = result.stdout + result.stderr
     assert "plan of egi: database JobsDB with strategy reset is not valid" in out
     assert "fix dirac_migration_plans.egi" in out
-    assert _markers(tmp_path) == []
 
 
 def _mariadb_up() -> bool:
@@ -149,55 +159,48 @@ def test_plan_naming_a_database_missing_on_the_source_is_refused(tmp_path: Path)
     # Known DIRAC names, mapped to databases that do not exist on this server.
     hosts.write_text(hosts.read_text().replace("EiscatFileCatalogDB", names["EiscatFileCatalogDB"]))
     extra = ["-e", '{"dirac_migration_known_databases": ["stage_NoSuchCatalogDB", "FileCatalogDB"]}']
-    result = _play(tmp_path, inventory, "migrate-stage1.yml", "--tags", "prechecks", *extra)
+    result = _play(tmp_path, inventory, "stage1-prechecks.yml", *extra)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "plan of egi names database(s) stage_NoSuchCatalogDB that do not exist on 127.0.0.1" in out
-    assert _markers(tmp_path) == []
-
-
-def test_stage2_before_stage1_is_refused(tmp_path: Path) -> None:
-    result = _play(tmp_path, _inventory(tmp_path), "migrate-stage2.yml")
-    assert result.returncode != 0
-    assert "stage 1 has not finished" in result.stdout + result.stderr
-    assert "run stage 1 to its end first" in result.stdout + result.stderr
-    assert _markers(tmp_path) == []
 
 
 def test_rollback_before_stage1_migrated_is_refused(tmp_path: Path) -> None:
-    result = _play(tmp_path, _inventory(tmp_path), "rollback.yml")
+    """Host state, not a marker: the engine host has no fingerprint of a stage-1 migration."""
+    extra = ["-e", "dirac_db_migrate_engine_hosts=cyf-db01", "-e", f"dirac_migration_engine_dir={tmp_path / 'engine'}"]
+    result = _play(tmp_path, _inventory(tmp_path), "rollback.yml", *extra)
+    out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "stage 1 has not migrated the databases" in result.stdout + result.stderr
+    assert "stage 1 has not migrated the databases" in out and str(tmp_path / "engine") in out
+    assert "rollback stopped at step prechecks" in out
+    assert "remaining steps: prechecks, freeze-new, carry-back, switch-back" in out
 
 
-def test_rollback_after_stage2_is_refused(tmp_path: Path) -> None:
-    inventory = _inventory(tmp_path)
-    for marker in ("stage1/migrate-db", "stage2/shared-config"):
-        path = tmp_path / "markers" / "inv" / f"{marker}.done"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text('{"results": {"fingerprint": {}}}')
-    result = _play(tmp_path, inventory, "rollback.yml")
+def test_cutover_before_migrate_db_is_refused(tmp_path: Path) -> None:
+    extra = ["-e", "dirac_db_migrate_engine_hosts=cyf-db01", "-e", f"dirac_migration_engine_dir={tmp_path / 'engine'}"]
+    result = _play(tmp_path, _inventory(tmp_path), "stage1-cutover.yml", *extra)
+    out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "this rollback only covers stage 1" in result.stdout + result.stderr
+    assert "the databases have not been migrated" in out and "playbooks/stage1-migrate-db.yml" in out
+    assert "ccdiracli" not in out.split("PLAY RECAP")[1]  # no CS touched
 
 
-def test_stage2_skips_finished_steps_and_names_the_remaining_ones(tmp_path: Path) -> None:
+def test_a_step_hands_its_results_to_the_runner(tmp_path: Path) -> None:
+    """set_stats of a step playbook end up in $DIRAC_KIT_RESULT (the runner's report reads them)."""
     inventory = _inventory(tmp_path)
-    for marker in ("stage1/stop-old", "stage2/config-diff-before"):
-        path = tmp_path / "markers" / "inv" / f"{marker}.done"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("{}")
-    before = tmp_path / "reports" / "inv" / "stage2" / "before"
-    for instance in ("egi", "fg"):  # what config-diff-before fetched from the CS masters
-        (before / instance).mkdir(parents=True)
-        shutil.copy(REPO / "etc/examples/shared.cfg", before / instance / "00-shared.cfg")
-        shutil.copy(REPO / f"etc/examples/{instance}.cfg", before / instance / f"10-{instance}.cfg")
-    result = _play(tmp_path, inventory, "migrate-stage2.yml")
-    out = result.stdout
-    assert "stage2/config-diff-before already done" in out
-    assert "verified: every instance's merged configuration is unchanged" in out  # shared-config ran for real
-    assert (tmp_path / "reports/inv/stage2/shared/00-shared.cfg").is_file()
-    assert result.returncode != 0  # the new-site hosts of this inventory are unreachable
-    assert "stage2 stopped at step shared-config" in out
-    assert "remaining steps: shared-config, shared-services, config-diff-after, verify" in out
-    assert _markers(tmp_path) == ["inv/stage1/stop-old.done", "inv/stage2/config-diff-before.done"]
+    hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    hosts["all"]["children"]["cc_in2p3"]["hosts"].update({"ccdiracli07": local, "ccdiracli10": local})
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    layers = tmp_path / "layers"  # what the new CS masters serve
+    layers.mkdir()
+    shutil.copy(REPO / "etc/examples/shared.cfg", layers / "00-shared.cfg")
+    for instance in ("egi", "fg"):
+        shutil.copy(REPO / f"etc/examples/{instance}.cfg", layers / f"10-{instance}.cfg")
+    results = tmp_path / "results.json"
+    extra = ["-e", f"dirac_migration_layers_dir={layers}"]
+    result = _play(tmp_path, inventory, "stage2-config-diff-before.yml", *extra, env={"DIRAC_KIT_RESULT": str(results)})
+    assert result.returncode == 0, result.stdout[-3000:]
+    report = tmp_path / "reports/inv/stage2/config-diff-before.txt"
+    assert report.is_file()
+    assert json.loads(results.read_text()) == {"config_diff_before": str(report)}
