@@ -40,7 +40,15 @@ ROLES = sorted(p.parents[2].name for p in (ROOT / "roles").glob("*/molecule/defa
 LOGS = ROOT / "var" / "molecule-logs"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Start order: the scenarios on the bare image while the prepared image is built, then the longest first.
-START_ORDER = ["dirac_common", "dirac_mariadb", "dirac_certs", "dirac_services", "dirac_databases", "dirac_config"]
+START_ORDER = [
+    "dirac_common",
+    "dirac_db_migrate",
+    "dirac_mariadb",
+    "dirac_certs",
+    "dirac_services",
+    "dirac_databases",
+    "dirac_config",
+]
 # Scenarios whose image is `DIRAC_LAB_IMAGE` (their molecule.yml) and whose prepare applies dirac_common.
 ON_PREPARED_IMAGE = {"dirac_config", "dirac_databases", "dirac_services"}
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "lab")
