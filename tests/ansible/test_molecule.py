@@ -98,6 +98,7 @@ def build_prepared_image() -> str:
         host_vars = {
             "ansible_connection": "community.docker.docker_api",
             "ansible_docker_docker_host": engine.base_url,  # the connection's engine
+            "ansible_docker_timeout": 60,  # as the scenarios: a loaded engine answers slowly
             "ansible_python_interpreter": "/usr/bin/python3",
         }
         inventory.write_text(json.dumps({"all": {"hosts": {name: host_vars}}}))
