@@ -15,6 +15,7 @@ test-slow: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 demo: setup
 	bash scripts/demo.sh

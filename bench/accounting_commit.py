@@ -7,7 +7,6 @@ validation). Run: .venv/bin/python bench/accounting_commit.py [records] [--maria
 
 from __future__ import annotations
 
-import secrets
 import sys
 import tempfile
 import time
@@ -18,17 +17,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from dirac_core.accounting.bucketing import Bucketer
-from dirac_core.accounting.client import DATA_STORE, AccountingClient
 from dirac_core.accounting.records import validate_records
-from dirac_core.accounting.types import BUILTIN_TYPES, JOB
+from dirac_core.accounting_types import BUILTIN_TYPES, JOB
+from dirac_core.client.accounting import DATA_STORE, AccountingClient
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
-from tests.conftest import mariadb_root_url
 from tests.support.instance import running_instance
+from tests.support.mariadb import scratch_database
 
 BATCH = 1000
 SITES = [f"LCG.Site{i}.org" for i in range(20)]
@@ -61,16 +59,8 @@ def database(use_mariadb: bool, tmp: Path, label: str) -> Iterator[str | URL]:
     if not use_mariadb:
         yield f"sqlite:///{tmp / (label + '.sqlite')}"
         return
-    name = f"accounting_bench_{secrets.token_hex(4)}"
-    admin = create_engine(mariadb_root_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        yield mariadb_root_url(name)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+    with scratch_database("accounting_bench") as url:
+        yield url
 
 
 def report(label: str, count: int, seconds: float) -> float:

@@ -22,25 +22,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL
 
-from dirac_core.db.engine import mysql_driver
 from tests.support.instance import running_instance
+from tests.support.mariadb import mariadb_root_url
 
 FC = "DataManagement/FileCatalog"
 DIRS = 10
-
-
-def mariadb_url(database: str | None = None) -> URL:
-    return URL.create(
-        f"mysql+{mysql_driver()}",
-        username="root",
-        password="",
-        host="127.0.0.1",
-        port=3306,
-        database=database,
-        query={"charset": "utf8mb4"},
-    )
 
 
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
@@ -64,10 +51,10 @@ def main() -> None:
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     per_dir = total // DIRS
     name = f"catalog_bench_{secrets.token_hex(4)}"
-    admin = create_engine(mariadb_url())
+    admin = create_engine(mariadb_root_url())
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = mariadb_url(name)
+    url = mariadb_root_url(name)
     extra = {
         "Systems": {"DataManagement": {"Local": {"Services": {"FileCatalog": {"MaxBulkSize": max(batch, 50_000)}}}}},
         "Resources": {"StorageElements": {"SE-A": {"BackendType": "File"}, "SE-B": {"BackendType": "File"}}},

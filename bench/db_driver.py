@@ -13,28 +13,20 @@ from __future__ import annotations
 import argparse
 import secrets
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL
 
 from dirac_core.db.engine import make_engine
 from dirac_core.db.jobdb import JobDB, NewJob
+from tests.support.mariadb import mariadb_root_url
 
 DRIVERS = ("pymysql", "mysqldb")  # baseline first
-
-
-def url(driver: str, database: str | None = None) -> URL:
-    return URL.create(
-        f"mysql+{driver}",
-        username="root",
-        password="",
-        host="127.0.0.1",
-        port=3306,
-        database=database,
-        query={"charset": "utf8mb4"},
-    )
 
 
 def new_jobs(count: int) -> list[NewJob]:
@@ -66,10 +58,10 @@ def timed(action: Callable[[], object]) -> float:
 
 def run(driver: str, jobs: int, reads: int) -> dict[str, float]:
     name = f"bench_{driver}_{secrets.token_hex(4)}"
-    admin = create_engine(url(driver))
+    admin = create_engine(mariadb_root_url(driver=driver))
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = make_engine(url(driver, name))
+    engine = make_engine(mariadb_root_url(name, driver=driver))
     try:
         db = JobDB(engine)
         db.create_tables()

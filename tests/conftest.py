@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
-from dirac_core.db.engine import mysql_driver
-
-MARIADB_HOST = "127.0.0.1"
-MARIADB_PORT = 3306
-
-
-def mariadb_root_url(database: str | None = None) -> URL:
-    return URL.create(
-        f"mysql+{mysql_driver()}",
-        username="root",
-        password="",
-        host=MARIADB_HOST,
-        port=MARIADB_PORT,
-        database=database,
-        query={"charset": "utf8mb4"},
-    )
+from tests.support.mariadb import scratch_database
 
 
 @pytest.fixture
@@ -34,16 +17,8 @@ def mariadb_database() -> Iterator[URL]:
 
     Fails (does not skip) when MariaDB is down: scripts/setup.sh starts it.
     """
-    name = f"test_{secrets.token_hex(6)}"
-    admin = create_engine(mariadb_root_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        yield mariadb_root_url(name)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+    with scratch_database("test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -25,14 +25,14 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from dirac_core.auth.caller import Caller, Properties
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.cfg import Config
 from dirac_core.config.layers import LayeredConfig
-from dirac_core.configuration.client import ConfigurationClient
-from dirac_core.configuration.refresher import ConfigurationRefresher
+from dirac_core.cs.refresher import ConfigurationRefresher
 from dirac_core.errors import BadRequest, Conflict, DiracError
-from dirac_core.server.component import ComponentContext
+from dirac_core.services.component import ComponentContext
 from dirac_core.services.configuration import COMPONENT, configuration_server
-from dirac_core.services.registry import get_component
+from dirac_core.services.installed import get_component
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "etc" / "examples"
 PREFIX = "/api/Configuration/Server"

@@ -10,9 +10,9 @@ import pytest
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.config.layers import layer_set
 from dirac_core.config.locator import parse_cfg
-from dirac_core.configuration.content import RefusedConfiguration, get_option
-from dirac_core.configuration.server import FILES_COMMITTER, ConfigurationServer, ServerSettings
-from dirac_core.configuration.version import next_version
+from dirac_core.cs.content import RefusedConfiguration, get_option
+from dirac_core.cs.server import FILES_COMMITTER, ConfigurationServer, ServerSettings
+from dirac_core.cs.version import next_version
 from dirac_core.errors import Conflict, Forbidden
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "etc" / "examples"

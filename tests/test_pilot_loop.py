@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from dirac_core.accounting_types import JOB
 from dirac_core.errors import Conflict, Forbidden, ServiceUnavailable
+from dirac_core.pilot.accounting import accounting_register
 from dirac_core.pilot.executor import Heartbeat
 from dirac_core.pilot.gateway import MatchedJob, ResourceDescription
-from dirac_core.pilot.https_gateway import JOB_KEY_FIELDS, JOB_VALUE_FIELDS, accounting_register, matched_job
+from dirac_core.pilot.https_gateway import matched_job
 from dirac_core.pilot.loop import PilotSettings, run_pilot
 
 
@@ -90,8 +92,8 @@ def test_matched_job_reads_the_jdl_and_accounting_register_has_dirac_fields() ->
     }
     kind, begin, finish, values = accounting_register(job, record)
     assert (kind, begin, finish) == ("Job", start.replace(tzinfo=None), end.replace(tzinfo=None))
-    assert len(values) == len(JOB_KEY_FIELDS) + len(JOB_VALUE_FIELDS)
-    assert values[: len(JOB_KEY_FIELDS)] == [
+    assert len(values) == len(JOB.key_names) + len(JOB.value_fields)
+    assert values[: len(JOB.key_names)] == [
         "alice",
         "dirac_user",
         "g",
@@ -102,7 +104,7 @@ def test_matched_job_reads_the_jdl_and_accounting_register_has_dirac_fields() ->
         "Done",
         "completed",
     ]
-    assert values[len(JOB_KEY_FIELDS) : len(JOB_KEY_FIELDS) + 3] == [12, 12, 60]  # CPUTime, NormCPUTime, ExecTime
+    assert values[len(JOB.key_names) : len(JOB.key_names) + 3] == [12, 12, 60]  # CPUTime, NormCPUTime, ExecTime
 
 
 class FlakyMatcherGateway(ScriptedGateway):

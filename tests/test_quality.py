@@ -27,3 +27,10 @@ def test_mypy_clean() -> None:
 def test_yamllint_clean() -> None:
     result = _run(str(BIN / "yamllint"), "-s", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contract_kept() -> None:
+    """pyproject.toml [tool.importlinter]: layers, independent logic packages, no cycle, product without kit."""
+    result = _run(str(BIN / "lint-imports"), "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout, result.stdout

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from dirac_core.client.http import ServiceClient, make_ssl_context
-from dirac_core.security.certs import create_ca, issue_user_certificate, write_certificate, write_private_key
+from dirac_core.x509.certs import create_ca, issue_user_certificate, write_certificate, write_private_key
 from tests.support.instance import LocalInstance, running_instance
 
 NAME = "Demo/Items"
@@ -82,8 +82,8 @@ def _write_proxy(tmp_path: Path, name: str, pem: bytes) -> tuple[str, str]:
 def test_rfc3820_proxies_authenticate_as_their_owner(instance: LocalInstance, tmp_path: Path) -> None:
     from cryptography import x509
 
-    from dirac_core.security.certs import load_certificate, load_private_key
-    from dirac_core.security.proxy import create_proxy
+    from dirac_core.x509.certs import load_certificate, load_private_key
+    from dirac_core.x509.proxy import create_proxy
 
     cert_file, key_file = instance.user_cert("alice")
     user_cert, user_key = load_certificate(Path(cert_file)), load_private_key(Path(key_file))
@@ -102,8 +102,8 @@ def test_rfc3820_proxies_authenticate_as_their_owner(instance: LocalInstance, tm
 
 
 def test_proxy_signed_by_a_stranger_is_refused(instance: LocalInstance, tmp_path: Path) -> None:
-    from dirac_core.security.certs import load_certificate
-    from dirac_core.security.proxy import create_proxy
+    from dirac_core.x509.certs import load_certificate
+    from dirac_core.x509.proxy import create_proxy
 
     alice_cert = load_certificate(Path(instance.user_cert("alice")[0]))
     stranger_key = create_ca()[1]  # any key that is not alice's

@@ -107,8 +107,8 @@ def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
     import httpx
 
     from dirac_core.server.app import create_app
-    from dirac_core.server.component import Component
     from dirac_core.server.serve import build_context
+    from dirac_core.services.component import Component
 
     cfg = tree_to_cfg(
         {

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from dirac_core.errors import ConfigError, Conflict
-from dirac_core.security.certs import (
+from dirac_core.x509.certs import (
     certificate_info,
     create_ca,
     issue_host_certificate,

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from dirac_core.accounting.types import AccountingType
+from dirac_core.accounting_types import AccountingType
 from dirac_core.db.accountingdb import AccountingDB, TypeTables
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dirac_core.accounting.bucketing import LEASE_NAME, Bucketer
 from dirac_core.accounting.records import MAX_RECORDS, from_values_list, validate_records
-from dirac_core.accounting.types import BUILTIN_TYPES, get_type
+from dirac_core.accounting_types import BUILTIN_TYPES, get_type
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.db.accountingdb import AccountingDB, TypeTables
 from dirac_core.errors import BadRequest, PayloadTooLarge, ServiceUnavailable

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from dirac_core.accounting.types import AccountingType
+from dirac_core.accounting_types import AccountingType
 from dirac_core.errors import BadRequest, PayloadTooLarge
 
 MAX_RECORDS = 10000  # per commit; DIRAC clients send bundles of at most a few thousand

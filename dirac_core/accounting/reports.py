@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from dirac_core.accounting.types import AccountingType
+from dirac_core.accounting_types import AccountingType
 from dirac_core.db.accountingdb import AccountingDB, TypeTables
 from dirac_core.errors import BadRequest
 

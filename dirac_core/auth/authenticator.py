@@ -12,7 +12,7 @@ from dirac_core.auth.caller import Caller
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.tokens import TokenVerifier
 from dirac_core.errors import Unauthorized
-from dirac_core.security.proxy import identity_dns
+from dirac_core.x509.proxy import identity_dns
 
 NO_CREDENTIALS = (
     "no credentials: send 'Authorization: Bearer <token>' (get one with dirac login) "

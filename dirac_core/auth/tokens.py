@@ -26,7 +26,7 @@ ALGORITHM = "EdDSA"
 
 
 def generate_signing_key(path: Path, *, overwrite: bool = False) -> Ed25519PrivateKey:
-    from dirac_core.security.certs import write_private_key
+    from dirac_core.x509.certs import write_private_key
 
     key = Ed25519PrivateKey.generate()
     write_private_key(path, key, overwrite=overwrite)

@@ -9,10 +9,10 @@ from sqlalchemy import delete, exists, func, select
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog import sql
 from dirac_core.catalog.metadata import dir_meta_tables
 from dirac_core.catalog.permissions import WRITE, allowed, mode_string
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,

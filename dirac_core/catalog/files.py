@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog import sql
 from dirac_core.catalog.directories import Directories
 from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
 from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
+from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_FileInfo, FC_Files, FC_Replicas
 from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import utcnow

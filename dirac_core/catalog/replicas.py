@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog import sql
 from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
+from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_Replicas
 from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog import sql
 from dirac_core.catalog.hooks import NullRecorder, OperationRecorder
 from dirac_core.catalog.permissions import (
     DEFAULT_UMASK,
@@ -29,6 +28,7 @@ from dirac_core.catalog.permissions import (
     allowed,
     is_admin,
 )
+from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,

@@ -59,7 +59,7 @@ def report_command(
     cfg_file: str | None,
 ) -> None:
     """Totals of TYPE (Job, DataOperation) grouped by one key field over a time range."""
-    from dirac_core.accounting.client import REPORT_GENERATOR, AccountingClient
+    from dirac_core.client.accounting import REPORT_GENERATOR, AccountingClient
     from dirac_core.client.config import service_client
 
     end_value = end or datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -21,10 +21,10 @@ def _register() -> None:
 
     cli.add_command(db)
     cli.add_command(config)
-    from dirac_core.pilot.cli import pilot_command
+    from dirac_core.cli.pilot import pilot_command
 
     cli.add_command(pilot_command)
-    from dirac_core.server.cli import runtime_commands
+    from dirac_core.cli.server import runtime_commands
 
     for command in runtime_commands():
         cli.add_command(command)

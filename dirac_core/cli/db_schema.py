@@ -11,14 +11,14 @@ from rich.table import Table
 from dirac_core.cli.common import cfg_option, load_config
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import database_section
-from dirac_core.db.registry import DatabaseSpec
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.errors import ConfigError, NotFound
 
 
 def selected_databases(config: Config, names: tuple[str, ...]) -> list[tuple[DatabaseSpec, str]]:
     """(spec, CS section) of the named DBs, or of every DB configured in the CS: the registered ones and
     the copies component instances name with ``Database`` (e.g. EiscatFileCatalogDB, see db.configured)."""
-    from dirac_core.db.configured import known_databases
+    from dirac_core.services.instance_databases import known_databases
 
     specs = known_databases(config)
     for name in names:

@@ -26,8 +26,8 @@ from dirac_core.client.config import ca_bundle, load_client_config, service_url
 from dirac_core.client.http import ServiceClient
 from dirac_core.config.cfg import Config
 from dirac_core.errors import BadRequest, NotFound
+from dirac_core.jdl import JDL
 from dirac_core.tarsafe import extract_data
-from dirac_core.wms.jdl import JDL
 
 JOB_MANAGER = "WorkloadManagement/JobManager"
 JOB_MONITORING = "WorkloadManagement/JobMonitoring"

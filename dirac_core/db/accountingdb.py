@@ -50,8 +50,9 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from dirac_core.accounting.types import AccountingType, full_name, get_type, split_full_name
+from dirac_core.accounting_types import AccountingType, full_name, get_type, split_full_name
 from dirac_core.db.base import BaseDB
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.types import MYSQL_TABLE_ARGS, uint
 from dirac_core.errors import BadRequest, Conflict, DiracError, NotFound, ServiceUnavailable
 
@@ -61,6 +62,8 @@ MAX_IDENTIFIER = 64  # MariaDB's limit for table and index names
 CHUNK = 500
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("AccountingDB", "Accounting", __name__)
 
 ac_catalog_Types = Table(  # noqa: N816 - DIRAC table name
     "ac_catalog_Types",

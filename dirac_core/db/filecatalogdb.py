@@ -38,10 +38,13 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeEngine
 
 from dirac_core.db.base import BaseDB
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, ubigint, uint
 from dirac_core.errors import BadRequest
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("FileCatalogDB", "DataManagement", __name__)
 
 MAX_PATH = 255  # FC_DirectoryList.Name and FC_Files.FileName, as in DIRAC
 DEFAULT_STATUS = "AprioriGood"

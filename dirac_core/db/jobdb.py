@@ -38,12 +38,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from dirac_core.db.base import BaseDB
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, mediumtext, uint, utcnow
 from dirac_core.db.upsert import upsert_many
 from dirac_core.errors import BadRequest, Conflict
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("JobDB", "WorkloadManagement", __name__, post_upgrade="dirac_core.wms.hooks:apply_min_job_id")
 
 JobJDLs = Table(
     "JobJDLs",

@@ -31,10 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from dirac_core.db.base import BaseDB
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, utcnow
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("JobLoggingDB", "WorkloadManagement", __name__)
 
 # DIRAC orders records by seconds since this epoch, with millisecond precision (DOUBLE(12,3)).
 MAGIC_EPOC_NUMBER = 1270000000

@@ -24,9 +24,12 @@ from sqlalchemy import (
 )
 
 from dirac_core.db.base import BaseDB, inserted_id
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, uint, utcnow
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("PilotAgentsDB", "WorkloadManagement", __name__)
 
 PilotAgents = Table(
     "PilotAgents",

@@ -25,9 +25,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dirac_core.db.base import BaseDB, inserted_id
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.types import MYSQL_TABLE_ARGS, datetime_col, uint, utcnow
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("SandboxMetadataDB", "WorkloadManagement", __name__)
 
 sb_Owners = Table(  # noqa: N816 - DIRAC table name
     "sb_Owners",

@@ -20,7 +20,7 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import OperationalError
 
-from dirac_core.db.registry import DatabaseSpec
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.errors import ConfigError
 
 

@@ -35,9 +35,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from dirac_core.db.base import BaseDB, inserted_id
+from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.types import MYSQL_TABLE_ARGS, ubigint, uint
 
 metadata = MetaData()
+# Registered under the dirac_core.databases entry points (pyproject.toml).
+DATABASE = DatabaseSpec("TaskQueueDB", "WorkloadManagement", __name__)
 
 tq_TaskQueues = Table(  # noqa: N816 - DIRAC table name
     "tq_TaskQueues",

@@ -6,6 +6,7 @@ from typing import Any
 
 import MySQLdb
 import MySQLdb.cursors
+from sqlalchemy.engine import URL
 
 from dirac_core.db.engine import read_secret_file
 from dirac_core.dbmigrate.plan import Endpoint
@@ -121,6 +122,32 @@ def database_is_empty(conn: Any, name: str) -> bool:
     return not query(conn, "SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s LIMIT 1", (name,))
 
 
+def sqlalchemy_url(endpoint: Endpoint, database: str) -> URL:
+    query_args: dict[str, str] = {"charset": "utf8mb4"}
+    if endpoint.socket is not None:
+        query_args["unix_socket"] = str(endpoint.socket)
+    return URL.create(
+        "mysql+mysqldb",
+        username=endpoint.user,
+        password=read_secret_file(endpoint.password_file) if endpoint.password_file else None,
+        host=None if endpoint.socket else endpoint.host,
+        port=None if endpoint.socket else endpoint.port,
+        database=database,
+        query=query_args,
+    )
+
+
+def recreate_database(endpoint: Endpoint, name: str, options: str) -> None:
+    """Drop `name` on `endpoint` if it exists and create it empty with `options` (charset, collation)."""
+    conn = connect(endpoint)
+    try:
+        if database_exists(conn, name):
+            query(conn, f"DROP DATABASE {quote(name)}")
+        query(conn, f"CREATE DATABASE {quote(name)} {options}")
+    finally:
+        conn.close()
+
+
 __all__ = [
     "connect",
     "connect_args",
@@ -129,6 +156,8 @@ __all__ = [
     "database_is_empty",
     "query",
     "quote",
+    "recreate_database",
     "server_info",
+    "sqlalchemy_url",
     "text",
 ]

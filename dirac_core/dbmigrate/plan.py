@@ -321,7 +321,29 @@ def _cutover(data: Any) -> CutoverSettings:
     return CutoverSettings(mode=mode, options={k: v for k, v in data.items() if k != "mode"})
 
 
+CATALOG_SCHEMA = "FileCatalogDB"
+
+
+def schema_spec_name(db: DatabasePlan) -> str | None:
+    """Which registered schema a reset/repopulate DB, or an upgraded copy, uses (catalog clones share
+    FileCatalogDB's; a copy named with an instance prefix, fg_AccountingDB, is an AccountingDB)."""
+    from dirac_core.db.installed import all_databases
+
+    known = all_databases()
+    if db.name in known:
+        return db.name
+    if db.strategy == "repopulate" and db.name.endswith(CATALOG_SCHEMA) and CATALOG_SCHEMA in known:
+        return CATALOG_SCHEMA
+    if db.strategy == "copy":
+        # Longest match first: a prefix never makes one registered name the end of another.
+        for name in sorted(known, key=len, reverse=True):
+            if db.name.endswith("_" + name):
+                return name
+    return None
+
+
 __all__ = [
+    "CATALOG_SCHEMA",
     "CUTOVER_MODES",
     "STRATEGIES",
     "CutoverSettings",
@@ -333,4 +355,5 @@ __all__ = [
     "SetupRename",
     "load_plan",
     "parse_plan",
+    "schema_spec_name",
 ]

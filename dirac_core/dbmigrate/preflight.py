@@ -23,9 +23,8 @@ from dirac_core.dbmigrate.connect import (
     text,
 )
 from dirac_core.dbmigrate.manifest import Manifest
-from dirac_core.dbmigrate.plan import DatabasePlan, Plan, PlanError
+from dirac_core.dbmigrate.plan import DatabasePlan, Plan, PlanError, schema_spec_name
 
-CATALOG_SCHEMA = "FileCatalogDB"
 LISTING_COLUMNS = ("LFN", "size", "checksum", "SE")
 
 
@@ -39,27 +38,9 @@ class Action:
     replaces_data: bool = False
 
 
-def schema_spec_name(db: DatabasePlan) -> str | None:
-    """Which registered schema a reset/repopulate DB, or an upgraded copy, uses (catalog clones share
-    FileCatalogDB's; a copy named with an instance prefix, fg_AccountingDB, is an AccountingDB)."""
-    from dirac_core.db.registry import all_databases
-
-    known = all_databases()
-    if db.name in known:
-        return db.name
-    if db.strategy == "repopulate" and db.name.endswith(CATALOG_SCHEMA) and CATALOG_SCHEMA in known:
-        return CATALOG_SCHEMA
-    if db.strategy == "copy":
-        # Longest match first: a prefix never makes one registered name the end of another.
-        for name in sorted(known, key=len, reverse=True):
-            if db.name.endswith("_" + name):
-                return name
-    return None
-
-
 def check(plan: Plan, manifest: Manifest, confirm: bool) -> list[Action]:
     """Every check, no change; raises PlanError on the first problem."""
-    from dirac_core.db.registry import all_databases
+    from dirac_core.db.installed import all_databases
 
     src = connect(plan.source)
     tgt = connect(plan.target)
@@ -218,4 +199,4 @@ def check_listing(path: Path, where: str) -> int:
     return count
 
 
-__all__ = ["LISTING_COLUMNS", "Action", "check", "check_listing", "schema_spec_name", "subtree_exists"]
+__all__ = ["LISTING_COLUMNS", "Action", "check", "check_listing", "subtree_exists"]

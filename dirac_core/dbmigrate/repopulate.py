@@ -27,7 +27,7 @@ from typing import Any
 import MySQLdb.cursors
 
 from dirac_core.dbmigrate.chunks import hash_expr, line_expr, load_sql
-from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, text
+from dirac_core.dbmigrate.connect import connect, query, quote, recreate_database, sqlalchemy_url, text
 from dirac_core.dbmigrate.faults import fault_point
 from dirac_core.dbmigrate.manifest import Manifest
 from dirac_core.dbmigrate.objects import Column, SchemaDump, Table, read_columns
@@ -66,16 +66,9 @@ def ancestors(path: str) -> list[str]:
 def create_catalog(plan: Plan, db: DatabasePlan) -> None:
     from dirac_core.db import schema
     from dirac_core.db.engine import make_engine
-    from dirac_core.db.registry import get_database
-    from dirac_core.dbmigrate.strategies import sqlalchemy_url
+    from dirac_core.db.installed import get_database
 
-    conn = connect(plan.target)
-    try:
-        if database_exists(conn, db.target_name):
-            query(conn, f"DROP DATABASE {quote(db.target_name)}")
-        query(conn, f"CREATE DATABASE {quote(db.target_name)} CHARACTER SET utf8mb4")
-    finally:
-        conn.close()
+    recreate_database(plan.target, db.target_name, "CHARACTER SET utf8mb4")
     engine = make_engine(sqlalchemy_url(plan.target, db.target_name), pool_size=1)
     try:
         schema.init(get_database(CATALOG_SPEC), engine)

@@ -14,46 +14,23 @@ import re
 from typing import Any
 
 from sqlalchemy import Engine, Integer
-from sqlalchemy.engine import URL
 
-from dirac_core.db.engine import make_engine, read_secret_file
-from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, text
-from dirac_core.dbmigrate.plan import DatabasePlan, Endpoint, Plan, SetupRename
+from dirac_core.db.engine import make_engine
+from dirac_core.dbmigrate.connect import connect, database_exists, query, quote, recreate_database, sqlalchemy_url, text
+from dirac_core.dbmigrate.plan import DatabasePlan, Plan, SetupRename, schema_spec_name
 
 ACCOUNTING_DB = "AccountingDB"
 _AC_TABLE = re.compile(r"^(ac_[a-z]+_)(.+)$")
-
-
-def sqlalchemy_url(endpoint: Endpoint, database: str) -> URL:
-    query_args: dict[str, str] = {"charset": "utf8mb4"}
-    if endpoint.socket is not None:
-        query_args["unix_socket"] = str(endpoint.socket)
-    return URL.create(
-        "mysql+mysqldb",
-        username=endpoint.user,
-        password=read_secret_file(endpoint.password_file) if endpoint.password_file else None,
-        host=None if endpoint.socket else endpoint.host,
-        port=None if endpoint.socket else endpoint.port,
-        database=database,
-        query=query_args,
-    )
 
 
 # -------------------------------------------------------------------------------------------------- reset
 def reset_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
     """Drop (preflight made sure that is allowed) and recreate `db` empty at the head schema."""
     from dirac_core.db import schema
-    from dirac_core.db.registry import get_database
-    from dirac_core.dbmigrate.preflight import schema_spec_name
+    from dirac_core.db.installed import get_database
 
     spec = get_database(schema_spec_name(db) or db.name)  # fg_AccountingDB -> AccountingDB
-    conn = connect(plan.target)
-    try:
-        if database_exists(conn, db.target_name):
-            query(conn, f"DROP DATABASE {quote(db.target_name)}")
-        query(conn, f"CREATE DATABASE {quote(db.target_name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    finally:
-        conn.close()
+    recreate_database(plan.target, db.target_name, "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     engine = make_engine(sqlalchemy_url(plan.target, db.target_name), pool_size=1)
     try:
         result = schema.init(spec, engine)
@@ -65,7 +42,7 @@ def reset_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
 
 def apply_id_floors(plan: Plan, db: DatabasePlan, engine: Engine) -> dict[str, int]:
     """Next AUTO_INCREMENT of each table above the source's max id (and its own counter)."""
-    from dirac_core.db.registry import get_database
+    from dirac_core.db.installed import get_database
 
     source_db = db.source_name or db.name
     src = connect(plan.source)
@@ -160,8 +137,7 @@ def rename_catalog_rows(plan: Plan, db: DatabasePlan) -> int:
 def upgrade_database(plan: Plan, db: DatabasePlan) -> dict[str, Any]:
     """Bring a copied DIRAC DB to dirac_core's head schema (adopts a never-versioned DB, drops nothing)."""
     from dirac_core.db import schema
-    from dirac_core.db.registry import get_database
-    from dirac_core.dbmigrate.preflight import schema_spec_name
+    from dirac_core.db.installed import get_database
 
     spec = get_database(schema_spec_name(db) or db.name)  # fg_AccountingDB -> AccountingDB
     engine = make_engine(sqlalchemy_url(plan.target, db.target_name), pool_size=1)
@@ -178,6 +154,5 @@ __all__ = [
     "reset_database",
     "setup_renames",
     "source_floor",
-    "sqlalchemy_url",
     "upgrade_database",
 ]

@@ -13,7 +13,6 @@ import logging
 import tarfile
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,10 +21,11 @@ from dirac_core.client.http import ServiceClient
 from dirac_core.client.login import AuthClient
 from dirac_core.config.cfg import Config
 from dirac_core.errors import ConfigError, DiracError
+from dirac_core.jdl import JDL
+from dirac_core.pilot.accounting import accounting_register
 from dirac_core.pilot.executor import Heartbeat
 from dirac_core.pilot.gateway import MatchedJob, ResourceDescription
 from dirac_core.tarsafe import extract_data
-from dirac_core.wms.jdl import JDL
 
 log = logging.getLogger(__name__)
 
@@ -37,32 +37,6 @@ DATASTORE = "Accounting/DataStore"
 SOURCE = "JobWrapper"  # DIRAC's source name for what the pilot's job wrapper reports
 DEFAULT_CPU_TIME = 86400
 WALL_CLOCK_FACTOR = 2  # wall limit = CPUTime x this unless the JDL sets WallTime
-
-# DIRAC's Job accounting type: key fields then value fields, in the order commitRegisters expects.
-JOB_KEY_FIELDS = (
-    "User",
-    "UserGroup",
-    "JobGroup",
-    "JobType",
-    "JobClass",
-    "ProcessingType",
-    "Site",
-    "FinalMajorStatus",
-    "FinalMinorStatus",
-)
-JOB_VALUE_FIELDS = (
-    "CPUTime",
-    "NormCPUTime",
-    "ExecTime",
-    "InputDataSize",
-    "OutputDataSize",
-    "InputDataFiles",
-    "OutputDataFiles",
-    "DiskSpace",
-    "InputSandBoxSize",
-    "OutputSandBoxSize",
-    "ProcessedEvents",
-)
 
 
 def matched_job(match: dict[str, Any], site: str) -> MatchedJob:
@@ -85,22 +59,6 @@ def matched_job(match: dict[str, Any], site: str) -> MatchedJob:
             "PilotID": match.get("PilotID"),
         },
     )
-
-
-def accounting_register(job: MatchedJob, record: dict[str, Any]) -> list[Any]:
-    """One DIRAC register ``[type, start, end, values]`` for DataStore.commitRegisters."""
-    fields = {
-        "JobGroup": job.extra.get("JobGroup") or "NoGroup",
-        "JobType": job.extra.get("JobType") or "User",
-        "NormCPUTime": record.get("CPUTime", 0),  # no CPU power factor known to the pilot
-        **{key: value for key, value in record.items() if value not in ("", None)},
-    }
-    # Key fields are never empty: the DataStore refuses empty keys; "unknown" is DIRAC's filler.
-    values: list[str | int] = [str(fields.get(name) or "unknown") for name in JOB_KEY_FIELDS]
-    values += [int(float(fields.get(name, 0) or 0)) for name in JOB_VALUE_FIELDS]
-    start: datetime = record["startTime"]
-    end: datetime = record["endTime"]
-    return ["Job", start.replace(tzinfo=None), end.replace(tzinfo=None), values]
 
 
 class HttpsGateway:

@@ -21,9 +21,9 @@ from dirac_core.auth.settings import token_settings
 from dirac_core.auth.tokens import TokenVerifier, load_verification_key
 from dirac_core.config.cfg import Config
 from dirac_core.errors import DiracError, Unauthorized
-from dirac_core.server.component import Component, ComponentContext
 from dirac_core.server.limits import DEFAULT_MAX_REQUEST_SIZE, BodySizeLimit, parse_size
 from dirac_core.server.rpc import make_rpc_endpoint
+from dirac_core.services.component import Component, ComponentContext
 
 log = logging.getLogger("dirac_core.server")
 

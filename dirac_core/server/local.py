@@ -17,7 +17,8 @@ from sqlalchemy.engine import URL
 from dirac_core.auth.caller import Properties
 from dirac_core.auth.tokens import generate_signing_key
 from dirac_core.config.tree import merge_trees, tree_to_cfg
-from dirac_core.security.certs import (
+from dirac_core.services.component import Component
+from dirac_core.x509.certs import (
     create_ca,
     dirac_dn,
     issue_host_certificate,
@@ -27,7 +28,6 @@ from dirac_core.security.certs import (
     write_certificate,
     write_private_key,
 )
-from dirac_core.server.component import Component
 
 SETUP = "DIRAC-Local"
 INSTANCE = "Local"
@@ -227,7 +227,7 @@ def local_config_text(
     if "DataManagement/FileCatalog" in services and "Accounting/DataStore" in services:
         # Catalog operations become DataOperation accounting records (docs/accounting.md).
         services["DataManagement/FileCatalog"]["OperationRecorder"] = (
-            "dirac_core.accounting.catalog_hook:catalog_recorder"
+            "dirac_core.services.catalog_recorder:catalog_recorder"
         )
     if extra:
         tree = merge_trees(tree, extra)

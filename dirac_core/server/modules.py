@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import component_section
 from dirac_core.errors import ConfigError, NotFound
-from dirac_core.server.component import Component
+from dirac_core.services.component import Component
 
 
 def instance_of(base: Component, name: str, database: str | None = None) -> Component:

@@ -35,8 +35,8 @@ from dirac_core import __version__, jencode
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.auth.dependencies import authenticator_of, current_caller
 from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
-from dirac_core.server.component import RpcMethod
 from dirac_core.server.limits import BodyTooLarge
+from dirac_core.services.component import RpcMethod
 
 log = logging.getLogger("dirac_core.rpc")
 

@@ -19,11 +19,11 @@ import uvicorn
 from dirac_core.auth.settings import tls_settings
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import component_section
-from dirac_core.security.certs import certificate_info, load_certificate
 from dirac_core.server.app import create_app
-from dirac_core.server.component import Component, ComponentContext
 from dirac_core.server.engines import EngineCache
 from dirac_core.server.tls import TLSInfoProtocol, server_ssl_context
+from dirac_core.services.component import Component, ComponentContext
+from dirac_core.x509.certs import certificate_info, load_certificate
 
 
 def host_http_client_factory(config: Config) -> Callable[[str], httpx.Client]:

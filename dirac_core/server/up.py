@@ -26,11 +26,11 @@ from rich.table import Table
 
 from dirac_core.client.http import make_ssl_context
 from dirac_core.errors import ConfigError, ServiceUnavailable
-from dirac_core.server.component import Component
 from dirac_core.server.local import IDP_NAME, LocalLayout, local_config_text, prepare_credentials
+from dirac_core.services.component import Component
 
 TEST_IDP_DEFAULT_PORT = 9141
-DEFAULT_REGISTRY = "dirac_core.services.registry:all_components"
+DEFAULT_REGISTRY = "dirac_core.services.installed:all_components"
 
 console = Console(stderr=True)
 
@@ -132,7 +132,7 @@ class Supervisor:
 
 
 def load_registry(ref: str) -> dict[str, Component]:
-    from dirac_core.server.cli import import_object
+    from dirac_core.plugins import import_object
 
     found = import_object(ref)
     components = found() if callable(found) else found

@@ -23,8 +23,8 @@ from dirac_core.accounting.reports import Reports
 from dirac_core.config.paths import setup_name
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext
 from dirac_core.services.building import router_from, rpc_from
+from dirac_core.services.component import Component, ComponentContext
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")

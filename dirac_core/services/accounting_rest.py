@@ -12,7 +12,7 @@ from dirac_core.accounting.datastore import DataStore
 from dirac_core.accounting.report_generator import ReportGenerator, build_query
 from dirac_core.accounting.reports import ENTRIES, ReportQuery
 from dirac_core.auth.caller import Caller
-from dirac_core.auth.deps import current_caller
+from dirac_core.auth.dependencies import current_caller
 from dirac_core.errors import BadRequest
 
 CallerDep = Depends(current_caller)

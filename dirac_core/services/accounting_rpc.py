@@ -7,7 +7,7 @@ from typing import Any
 from dirac_core.accounting.datastore import DataStore
 from dirac_core.accounting.report_generator import ReportGenerator
 from dirac_core.auth.caller import Caller
-from dirac_core.server.component import RpcMethod
+from dirac_core.services.component import RpcMethod
 
 
 def data_store_rpc(store: DataStore) -> dict[str, RpcMethod]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-    from dirac_core.server.component import ComponentContext, RpcMethod
+    from dirac_core.services.component import ComponentContext, RpcMethod
 
 
 def shared_logic(ctx: ComponentContext, key: str, make: Callable[[ComponentContext], Any]) -> Any:

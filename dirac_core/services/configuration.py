@@ -23,12 +23,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from dirac_core.auth.caller import Caller
-from dirac_core.auth.deps import current_caller
+from dirac_core.auth.dependencies import current_caller
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.layers import layer_set
-from dirac_core.configuration.client import ConfigurationClient
-from dirac_core.configuration.server import ConfigurationServer, ServerSettings
+from dirac_core.cs.server import ConfigurationServer, ServerSettings
 from dirac_core.errors import BadRequest, ConfigError
-from dirac_core.server.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.component import Component, ComponentContext, RpcMethod
 
 DEFAULT_DATA_DIR = "/opt/dirac/etc/csdata"
 

@@ -27,10 +27,10 @@ from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.permissions import config_umask
 from dirac_core.catalog.store import DEFAULT_MAX_BULK
-from dirac_core.db.configured import copy_spec
-from dirac_core.db.registry import DatabaseSpec, get_database
+from dirac_core.db.installed import DatabaseSpec, get_database
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.instance_databases import copy_spec
 
 SYSTEM = "DataManagement"
 SERVICE = "FileCatalog"
@@ -57,7 +57,7 @@ def _recorder(ctx: ComponentContext) -> OperationRecorder | None:
     found = ctx.extras.get("catalog_recorder")
     ref = ctx.option("OperationRecorder", None)
     if found is None and ref:
-        from dirac_core.server.cli import import_object
+        from dirac_core.plugins import import_object
 
         found = import_object(ref)(ctx)
     return found
@@ -67,7 +67,7 @@ def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
     db_name = ctx.option("Database", None) or DEFAULT_DB
     engine = ctx.engine(SYSTEM, db_name)
     if db_name != DEFAULT_DB:
-        # `dirac-core db init EiscatFileCatalogDB` manages it (dirac_core.db.configured); creating or
+        # `dirac-core db init EiscatFileCatalogDB` manages it (dirac_core.services.instance_databases); creating or
         # upgrading it here too keeps a catalog started without that step working, as before.
         from dirac_core.db import schema
 

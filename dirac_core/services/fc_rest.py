@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from dirac_core.auth.caller import Caller
-from dirac_core.auth.deps import current_caller
+from dirac_core.auth.dependencies import current_caller
 from dirac_core.catalog.catalog import FileCatalog
 
 CallerDep = Depends(current_caller)

@@ -12,7 +12,7 @@ from typing import Any
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.errors import BadRequest, DiracError
-from dirac_core.server.component import RpcMethod
+from dirac_core.services.component import RpcMethod
 
 
 def lfn_list(lfns: Any) -> list[str]:

@@ -26,7 +26,7 @@ from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import AUTHORIZATION, token_settings
 from dirac_core.auth.tokens import ALGORITHM, TokenIssuer, load_signing_key
 from dirac_core.errors import ConfigError, DiracError
-from dirac_core.server.component import Component, ComponentContext
+from dirac_core.services.component import Component, ComponentContext
 
 _DEVICE_AUDIENCE_SUFFIX = ":device-code"
 

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from dirac_core.auth.caller import Caller
-from dirac_core.auth.deps import current_caller
+from dirac_core.auth.dependencies import current_caller
 from dirac_core.errors import BadRequest, PayloadTooLarge
 from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring

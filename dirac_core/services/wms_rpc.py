@@ -13,7 +13,7 @@ from typing import Any
 
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import BadRequest
-from dirac_core.server.component import RpcMethod
+from dirac_core.services.component import RpcMethod
 from dirac_core.wms.access import parse_job_ids
 from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring

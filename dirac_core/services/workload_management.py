@@ -23,8 +23,8 @@ from dirac_core.db.pilotagentsdb import PilotAgentsDB
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
 from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.errors import ConfigError
-from dirac_core.server.component import Component, ComponentContext
 from dirac_core.services.building import router_from, rpc_from
+from dirac_core.services.component import Component, ComponentContext
 from dirac_core.wms.hooks import apply_min_job_id
 from dirac_core.wms.job_manager import MAX_PARAMETRIC_JOBS, MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring

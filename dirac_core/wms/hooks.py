@@ -1,4 +1,4 @@
-"""Schema-management hooks of the WMS databases (see dirac_core/db/registry.py)."""
+"""Schema-management hooks of the WMS databases (see dirac_core/db/installed.py)."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
 from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.errors import BadRequest, Conflict, Forbidden
+from dirac_core.jdl import JDL
 from dirac_core.wms import states
 from dirac_core.wms.access import load_authorized, owns, parse_job_ids, require_user
-from dirac_core.wms.jdl import JDL
 from dirac_core.wms.sandbox_store import parse_location
 from dirac_core.wms.scheduling import (
     Owner,

@@ -13,8 +13,8 @@ from typing import Any
 from dirac_core.db.jobdb import JobDB, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
 from dirac_core.db.taskqueuedb import QueuedJob, TaskQueueDB, TaskQueueDefinition
+from dirac_core.jdl import JDL, JDLError, Scalar
 from dirac_core.wms import states
-from dirac_core.wms.jdl import JDL, JDLError, Scalar
 
 DEFAULT_CPU_TIME = 86400  # DIRAC's Job API default
 MAX_CPU_TIME = 10**9

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from dirac_core.accounting.types import BUILTIN_TYPES
+from dirac_core.accounting_types import BUILTIN_TYPES
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.db.engine import make_engine
-from tests.conftest import mariadb_root_url
+from tests.support.mariadb import mariadb_root_url, scratch_database
 
 SETUP = "Test-Setup"
 
@@ -30,16 +29,8 @@ def _server_url(database: str | None = None) -> URL:
 @pytest.fixture(scope="session")
 def mariadb_accounting_url() -> Iterator[URL]:
     """One MariaDB database per session (table creation is the slow part); tests empty it."""
-    name = f"accounting_{secrets.token_hex(6)}"
-    admin = create_engine(_server_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        yield _server_url(name)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+    with scratch_database("accounting", _server_url()) as url:
+        yield url
 
 
 def _empty(url: URL) -> None:

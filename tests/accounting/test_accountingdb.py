@@ -8,7 +8,7 @@ from sqlalchemy import inspect, select
 from dirac_core.accounting.bucketing import Bucketer
 from dirac_core.accounting.datastore import DataStore
 from dirac_core.accounting.reports import ReportQuery, Reports, summary_csv
-from dirac_core.accounting.types import JOB
+from dirac_core.accounting_types import JOB
 from dirac_core.db.accountingdb import AccountingDB, table_renames
 from dirac_core.errors import BadRequest, Conflict, NotFound
 from tests.wms.conftest import ALICE, PILOT

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("dirac_core.catalog.hooks", reason="needs the file catalog (DataManagement/FileCatalog)")
 
-from dirac_core.accounting.client import DATA_STORE, REPORT_GENERATOR, AccountingClient
+from dirac_core.client.accounting import DATA_STORE, REPORT_GENERATOR, AccountingClient
 from tests.support.instance import LocalInstance, running_instance
 
 from .test_services import _wait_for
@@ -27,7 +27,7 @@ EXTRA = {
             "Local": {
                 "Services": {
                     "FileCatalog": {
-                        "OperationRecorder": "dirac_core.accounting.catalog_hook:catalog_recorder",
+                        "OperationRecorder": "dirac_core.services.catalog_recorder:catalog_recorder",
                         "AccountingFlushSeconds": 0.5,
                     }
                 }

@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("dirac_core.pilot.https_gateway", reason="needs the HTTPS pilot (WMS integration branch)")
 
-from dirac_core.accounting.client import DATA_STORE, REPORT_GENERATOR, AccountingClient
+from dirac_core.client.accounting import DATA_STORE, REPORT_GENERATOR, AccountingClient
 from dirac_core.client.jobs import JobsClient  # type: ignore[import-not-found, unused-ignore]
 from tests.support.instance import DIRAC_CORE, ROOT, LocalInstance, running_instance, subprocess_env
 

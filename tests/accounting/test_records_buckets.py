@@ -9,7 +9,7 @@ import pytest
 
 from dirac_core.accounting.bucketing import calculate_buckets
 from dirac_core.accounting.records import from_values_list, to_epoch, validate_records
-from dirac_core.accounting.types import DATA_OPERATION, JOB, check_name, full_name, split_full_name
+from dirac_core.accounting_types import DATA_OPERATION, JOB, check_name, full_name, split_full_name
 from dirac_core.errors import BadRequest, PayloadTooLarge
 
 NOW = 1_800_000_000  # a fixed "now": bucket lengths depend on age
@@ -111,15 +111,15 @@ def test_proportions_sum_to_one_across_length_changes() -> None:
 def test_local_instance_wires_the_catalog_recorder(tmp_path: Path) -> None:
     """`dirac-core up` with a FileCatalog and a DataStore: catalog operations become DataOperation records."""
     from dirac_core.config.cfg import Config
-    from dirac_core.server.component import Component
     from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
+    from dirac_core.services.component import Component
 
     layout = LocalLayout(tmp_path)
     prepare_credentials(layout)
     both = [Component("DataManagement/FileCatalog", 9197), Component("Accounting/DataStore", 9133)]
     config = Config.from_text(local_config_text(layout, both, {}))
     option = "/Systems/DataManagement/Local/Services/FileCatalog/OperationRecorder"
-    assert config.get(option) == "dirac_core.accounting.catalog_hook:catalog_recorder"
+    assert config.get(option) == "dirac_core.services.catalog_recorder:catalog_recorder"
     alone = Config.from_text(local_config_text(layout, both[:1], {}))
     assert not alone.has(option)
 

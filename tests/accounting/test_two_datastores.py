@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
-from dirac_core.accounting.client import DATA_STORE, REPORT_GENERATOR, AccountingClient
+from dirac_core.client.accounting import DATA_STORE, REPORT_GENERATOR, AccountingClient
 from tests.support.instance import running_instance
 
 from .conftest import _server_url

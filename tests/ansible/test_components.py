@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from dirac_core.services.registry import all_components
+from dirac_core.services.installed import all_components
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "playbooks" / "vars" / "components.yml"
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.db import filecatalogdb
-from dirac_core.db.engine import make_engine, mysql_driver
+from dirac_core.db.engine import make_engine
+from tests.support.mariadb import scratch_database
 
 ALICE = Caller("sub-alice", "alice", "vo", "vo_user", frozenset({Properties.NORMAL_USER}))
 BOB = Caller("sub-bob", "bob", "vo", "vo_user", frozenset({Properties.NORMAL_USER}))
@@ -22,35 +22,14 @@ ADMIN = Caller("sub-admin", "admin", "vo", "vo_admin", frozenset({Properties.FIL
 SES = ("SE-A", "SE-B", "SE-C")
 
 
-def root_url(database: str | None = None) -> URL:
-    return URL.create(
-        f"mysql+{mysql_driver()}",
-        username="root",
-        password="",
-        host="127.0.0.1",
-        port=3306,
-        database=database,
-        query={"charset": "utf8mb4"},
-    )
-
-
 @pytest.fixture(scope="session")
 def mariadb_catalog_url() -> Iterator[URL]:
     """One `catalog_*` MariaDB database per session with the FileCatalogDB tables; tests empty it."""
-    name = f"catalog_{secrets.token_hex(6)}"
-    admin = create_engine(root_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        url = root_url(name)
+    with scratch_database("catalog") as url:
         engine = make_engine(url)
         filecatalogdb.metadata.create_all(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
 
 
 def empty(engine: Engine) -> None:

@@ -15,10 +15,11 @@ from sqlalchemy.engine import URL
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.cli.admin import _register, cli
 from dirac_core.config.cfg import Config
-from dirac_core.db.configured import instance_databases
 from dirac_core.db.engine import make_engine
+from dirac_core.services.instance_databases import instance_databases
+from tests.support.mariadb import mariadb_root_url
 
-from .conftest import ADMIN, root_url
+from .conftest import ADMIN
 
 
 def write_cfg(path: Path, fc_url: URL, eiscat_url: URL) -> None:
@@ -88,12 +89,12 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, 
         )
         return
     names = [f"fcgaps_{kind}_{secrets.token_hex(4)}" for kind in ("fc", "eiscat")]
-    admin = create_engine(root_url())
+    admin = create_engine(mariadb_root_url())
     with admin.begin() as conn:
         for name in names:
             conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
     try:
-        yield root_url(names[0]), root_url(names[1])
+        yield mariadb_root_url(names[0]), mariadb_root_url(names[1])
     finally:
         with admin.begin() as conn:
             for name in names:

@@ -6,11 +6,11 @@ import pytest
 
 from dirac_core.catalog import paths
 from dirac_core.catalog.permissions import mode_string, parse_mode
-from dirac_core.catalog.sql import per_directory
 from dirac_core.config.cfg import Config
+from dirac_core.db.filecatalog_queries import per_directory
 from dirac_core.errors import BadRequest, ConfigError, NotFound
 from dirac_core.server.modules import configured_instance
-from dirac_core.services.registry import all_components
+from dirac_core.services.installed import all_components
 
 
 def test_paths() -> None:

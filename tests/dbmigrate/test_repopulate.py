@@ -30,7 +30,7 @@ DIRS = [  # DirID, Name, Parent
 def source_catalog(second_mariadb: MariaDBServer) -> str:
     from dirac_core.db import schema
     from dirac_core.db.engine import make_engine
-    from dirac_core.db.registry import get_database
+    from dirac_core.db.installed import get_database
 
     second_mariadb.execute(f"DROP DATABASE IF EXISTS {SRC}", f"CREATE DATABASE {SRC}")
     engine = make_engine(second_mariadb.url(SRC), pool_size=1)

@@ -8,7 +8,7 @@ import pytest
 
 from dirac_core.db import schema
 from dirac_core.db.engine import make_engine
-from dirac_core.db.registry import get_database
+from dirac_core.db.installed import get_database
 from dirac_core.dbmigrate.manifest import Manifest
 from dirac_core.dbmigrate.plan import load_plan
 from dirac_core.dbmigrate.runner import Runner

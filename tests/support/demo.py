@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.auth.dependencies import current_caller, require_property
 from dirac_core.errors import NotFound
-from dirac_core.server.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.component import Component, ComponentContext, RpcMethod
 
 metadata = MetaData()
 items = Table(

@@ -34,11 +34,11 @@ from sqlalchemy.engine import URL
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import token_settings
 from dirac_core.auth.tokens import TokenIssuer, load_signing_key
+from dirac_core.cli.server import resolve_component
 from dirac_core.client.http import ServiceClient, make_ssl_context
 from dirac_core.config.cfg import Config
-from dirac_core.server.cli import resolve_component
-from dirac_core.server.component import Component
 from dirac_core.server.local import LocalLayout, local_config_text, prepare_credentials
+from dirac_core.services.component import Component
 
 TEST_IDP = "TestIdP"
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
 from dirac_core.auth.caller import Caller, Properties
@@ -17,7 +16,7 @@ from dirac_core.db import jobloggingdb as jobloggingdb_module
 from dirac_core.db import pilotagentsdb as pilotagentsdb_module
 from dirac_core.db import sandboxmetadatadb as sandboxmetadatadb_module
 from dirac_core.db import taskqueuedb as taskqueuedb_module
-from dirac_core.db.engine import make_engine, mysql_driver
+from dirac_core.db.engine import make_engine
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.jobloggingdb import JobLoggingDB
 from dirac_core.db.pilotagentsdb import PilotAgentsDB
@@ -28,6 +27,7 @@ from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
 from dirac_core.wms.sandbox_store import SandboxStore
+from tests.support.mariadb import scratch_database
 
 WMS_DBS = ("JobDB", "JobLoggingDB", "TaskQueueDB", "SandboxMetadataDB", "PilotAgentsDB")
 
@@ -68,33 +68,12 @@ MODULES = (jobdb_module, jobloggingdb_module, taskqueuedb_module, sandboxmetadat
 def mariadb_wms_url() -> Iterator[URL]:
     """One MariaDB database with the WMS tables, created once per session (table creation is the slow
     part on MariaDB); each test starts from emptied tables (`_empty`)."""
-    name = f"test_wms_{secrets.token_hex(6)}"
-    admin = create_engine(_root_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        url = _root_url(name)
+    with scratch_database("test_wms") as url:
         engine = make_engine(url)
         for module in MODULES:
             module.metadata.create_all(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
-
-
-def _root_url(database: str | None = None) -> URL:
-    return URL.create(
-        f"mysql+{mysql_driver()}",
-        username="root",
-        password="",
-        host="127.0.0.1",
-        port=3306,
-        database=database,
-        query={"charset": "utf8mb4"},
-    )
 
 
 def _empty(engine: Engine) -> None:

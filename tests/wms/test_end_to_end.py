@@ -10,7 +10,6 @@ form post to JobMonitoring.getJobsStatus.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL
 
 from dirac_core.client.jobs import JobsClient
 from dirac_core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from tests.conftest import mariadb_root_url
 from tests.support.instance import DIRAC_CORE, ROOT, LocalInstance, running_instance, subprocess_env
+from tests.support.mariadb import scratch_database
 
 from .conftest import WMS_DBS
 
@@ -62,19 +59,10 @@ def instance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         with running_instance(tmp, WMS, extra_cfg=extra, before_start=init) as inst:
             yield inst
         return
-    name = f"wmsint_e2e_{secrets.token_hex(4)}"
-    admin = create_engine(mariadb_root_url())
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        url: URL = mariadb_root_url(name)
+    with scratch_database("wmsint_e2e") as url:
         urls = {("WorkloadManagement", db): url for db in WMS_DBS}
         with running_instance(tmp, WMS, db_urls=urls, extra_cfg=extra, before_start=init) as inst:
             yield inst
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
 
 
 def jobs_client(instance: LocalInstance, user: str = "alice", group: str | None = None) -> JobsClient:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dirac_core.wms.jdl import JDL, Expr, JDLError
+from dirac_core.jdl import JDL, Expr, JDLError
 
 FULL = """[
     Executable = "run.sh";   # the payload

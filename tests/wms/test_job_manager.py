@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dirac_core.errors import BadRequest, Conflict, Forbidden, NotFound
+from dirac_core.jdl import JDL, JDLError
 from dirac_core.wms import states
-from dirac_core.wms.jdl import JDL, JDLError
 
 from .conftest import ADMIN, ALICE, BOB, PILOT, SIMPLE_JDL, WMS
 

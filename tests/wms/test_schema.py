@@ -11,8 +11,8 @@ from sqlalchemy.engine import URL
 
 from dirac_core.db import schema
 from dirac_core.db.engine import make_engine
+from dirac_core.db.installed import all_databases, get_database
 from dirac_core.db.jobdb import JobDB
-from dirac_core.db.registry import all_databases, get_database
 from dirac_core.errors import ConfigError
 
 from .conftest import db_urls

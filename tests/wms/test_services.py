@@ -19,10 +19,10 @@ from dirac_core.config.cfg import Config
 from dirac_core.config.paths import database_section
 from dirac_core.db import schema
 from dirac_core.db.engine import make_engine, url_from_section
-from dirac_core.db.registry import get_database
+from dirac_core.db.installed import get_database
 from dirac_core.errors import DiracError, Forbidden, NotFound
-from dirac_core.server.component import ComponentContext
-from dirac_core.services.registry import all_components, get_component
+from dirac_core.services.component import ComponentContext
+from dirac_core.services.installed import all_components, get_component
 
 from .conftest import ADMIN, ALICE, BOB, PILOT, WMS_DBS
 from .test_sandbox_store import make_tar

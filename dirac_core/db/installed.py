@@ -1,8 +1,9 @@
-"""Every DIRAC database dirac_core manages, by DIRAC's DBName.
+"""Every DIRAC database dirac_core manages, by DIRAC's DBName: the ``dirac_core.databases`` entry points.
 
-To add a database: write ``dirac_core/db/<dbname>.py`` with a ``metadata``, put its Alembic revisions in
-``dirac_core/db/migrations/<DBName>/versions/`` and append one `DatabaseSpec` line below (see
-docs/databases.md). Modules are named, not imported, so ``dirac-core --help`` stays fast.
+To add a database: write ``dirac_core/db/<dbname>.py`` with its tables (a ``metadata``) and a
+``DATABASE = DatabaseSpec(...)`` line, put its Alembic revisions in
+``dirac_core/db/migrations/<DBName>/versions/`` and name ``DATABASE`` under
+``[project.entry-points."dirac_core.databases"]`` in pyproject.toml (see docs/databases.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from dirac_core.errors import NotFound
+from dirac_core.errors import ConfigError, NotFound
+from dirac_core.plugins import DATABASES_GROUP, load_group
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, MetaData
@@ -54,18 +56,14 @@ class DatabaseSpec:
 
 
 def all_databases() -> dict[str, DatabaseSpec]:
-    specs: list[DatabaseSpec] = [
-        DatabaseSpec(
-            "JobDB", "WorkloadManagement", "dirac_core.db.jobdb", post_upgrade="dirac_core.wms.hooks:apply_min_job_id"
-        ),
-        DatabaseSpec("JobLoggingDB", "WorkloadManagement", "dirac_core.db.jobloggingdb"),
-        DatabaseSpec("TaskQueueDB", "WorkloadManagement", "dirac_core.db.taskqueuedb"),
-        DatabaseSpec("SandboxMetadataDB", "WorkloadManagement", "dirac_core.db.sandboxmetadatadb"),
-        DatabaseSpec("PilotAgentsDB", "WorkloadManagement", "dirac_core.db.pilotagentsdb"),
-        DatabaseSpec("AccountingDB", "Accounting", "dirac_core.db.accountingdb"),
-        DatabaseSpec("FileCatalogDB", "DataManagement", "dirac_core.db.filecatalogdb"),
-    ]
-    return {spec.name: spec for spec in specs}
+    specs: dict[str, DatabaseSpec] = {}
+    for name, spec in load_group(DATABASES_GROUP).items():
+        if not isinstance(spec, DatabaseSpec) or spec.name != name:
+            raise ConfigError(
+                f"entry point {name} of {DATABASES_GROUP} is {spec!r}: point it at the DatabaseSpec of {name}"
+            )
+        specs[name] = spec
+    return specs
 
 
 def get_database(name: str) -> DatabaseSpec:

@@ -49,6 +49,20 @@ class CertInfo:
         return (self.not_after - datetime.datetime.now(datetime.UTC)).days
 
 
+# A host, user or proxy certificate signs and enciphers keys (TLS client and server), never certificates.
+END_ENTITY_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=True,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
 def dirac_dn(name: x509.Name) -> str:
     """OpenSSL "oneline" form that DIRAC stores in ``/Registry/.../DN``."""
     parts = []
@@ -151,17 +165,7 @@ def _leaf(
         .not_valid_after(_now() + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            END_ENTITY_KEY_USAGE,
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)

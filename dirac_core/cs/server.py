@@ -21,7 +21,7 @@ from diraccfg import CFG
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.config.layers import Layer, LayeredConfig, ParsedLayer
 from dirac_core.config.locator import parse_cfg
-from dirac_core.configuration.content import (
+from dirac_core.cs.content import (
     RefusedConfiguration,
     Snapshot,
     check_new_content,
@@ -32,8 +32,8 @@ from dirac_core.configuration.content import (
     text_hash,
     without_local_options,
 )
-from dirac_core.configuration.store import Commit, VersionStore
-from dirac_core.configuration.version import NAME_PATH, VERSION_PATH, next_version
+from dirac_core.cs.store import Commit, VersionStore
+from dirac_core.cs.version import NAME_PATH, VERSION_PATH, next_version
 from dirac_core.errors import BadRequest, ConfigError, Conflict, DiracError, ServiceUnavailable
 
 log = logging.getLogger(__name__)

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any
 
 import click
 
 from dirac_core.cli.common import cfg_option, load_config
 from dirac_core.config.cfg import Config
 from dirac_core.errors import NotFound
-from dirac_core.server.component import Component
-
-
-def import_object(ref: str) -> Any:
-    """``package.module:ATTRIBUTE`` -> the object."""
-    module_name, _, attribute = ref.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise NotFound(f"cannot load {ref!r}: {exc}: check PYTHONPATH and the module:attribute name") from exc
+from dirac_core.plugins import import_object
+from dirac_core.services.component import Component
 
 
 def resolve_component(name: str, registry: str | None = None, config: Config | None = None) -> Component:
@@ -41,7 +31,7 @@ def resolve_component(name: str, registry: str | None = None, config: Config | N
         if name not in components:
             raise NotFound(f"unknown component {name!r} in {registry}: known are {', '.join(sorted(components))}")
         return components[name]
-    from dirac_core.services.registry import all_components, get_component
+    from dirac_core.services.installed import all_components, get_component
 
     if config is not None:
         from dirac_core.server.modules import configured_instance
@@ -133,7 +123,7 @@ def test_idp_command(
     """Run the built-in test identity provider over HTTPS (lab and tests only)."""
     import uvicorn
 
-    from dirac_core.auth.test_idp import IdPState, create_test_idp_app
+    from dirac_core.auth.lab_idp import IdPState, create_test_idp_app
     from dirac_core.server.local import USERS
 
     known = {name: subject for name, (subject, _groups) in USERS.items()}
@@ -156,7 +146,7 @@ def test_idp_command(
 
 def runtime_commands() -> list[click.Command]:
     """The commands the runtime adds to dirac-core (one line in cli/admin.py)."""
-    from dirac_core.auth.cli import token_group
-    from dirac_core.security.cli import certs
+    from dirac_core.cli.certs import certs
+    from dirac_core.cli.token import token_group
 
     return [serve_command, up_command, certs, token_group, test_idp_command]

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from dirac_core.security.certs import dirac_dn
+from dirac_core.x509.certs import END_ENTITY_KEY_USAGE, dirac_dn
 
 PROXY_CERT_INFO = ObjectIdentifier("1.3.6.1.5.5.7.1.14")
 # DER of ProxyCertInfo { proxyPolicy { policyLanguage id-ppl-inheritAll (1.3.6.1.5.5.7.21.1) } }
@@ -71,17 +71,7 @@ def create_proxy(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(min(now + datetime.timedelta(hours=hours), issuer_cert.not_valid_after_utc))
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            END_ENTITY_KEY_USAGE,
             critical=True,
         )
         .add_extension(x509.UnrecognizedExtension(PROXY_CERT_INFO, _INHERIT_ALL), critical=True)

@@ -2,7 +2,7 @@
 
 Set in the catalog service section (``/Systems/DataManagement/<Instance>/Services/FileCatalog``)::
 
-    OperationRecorder = dirac_core.accounting.catalog_hook:catalog_recorder
+    OperationRecorder = dirac_core.services.catalog_recorder:catalog_recorder
 
 The catalog service then commits DataOperation records with its host certificate to the DataStore
 named by ``/Systems/Accounting/<Instance>/URLs/DataStore``, in batches (``AccountingBatchSize``,
@@ -17,10 +17,10 @@ import logging
 import threading
 from typing import Any
 
-from dirac_core.accounting.client import DATA_STORE, AccountingClient, DataOperationRecorder
+from dirac_core.client.accounting import DATA_STORE, AccountingClient, DataOperationRecorder
 from dirac_core.client.config import ca_bundle, service_url
 from dirac_core.client.http import ServiceClient
-from dirac_core.server.component import ComponentContext
+from dirac_core.services.component import ComponentContext
 
 log = logging.getLogger(__name__)
 

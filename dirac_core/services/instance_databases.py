@@ -13,12 +13,12 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from dirac_core.config.paths import system_section
-from dirac_core.db.registry import DatabaseSpec, all_databases
+from dirac_core.db.installed import DatabaseSpec, all_databases
 from dirac_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from dirac_core.config.cfg import Config
-    from dirac_core.server.component import Component
+    from dirac_core.services.component import Component
 
 
 def copy_spec(base: DatabaseSpec, name: str) -> DatabaseSpec:
@@ -35,7 +35,7 @@ def instance_databases(config: Config, components: dict[str, Component] | None =
     component with exactly one database, whose registered spec is copied.
     """
     if components is None:
-        from dirac_core.services.registry import all_components
+        from dirac_core.services.installed import all_components
 
         components = all_components()
     registered = all_databases()

@@ -14,7 +14,7 @@ from dirac_core.config import schema
 from dirac_core.config.layers import LayeredConfig, parse_text_layer
 from dirac_core.config.locator import iter_options
 from dirac_core.config.validate import errors, validate
-from dirac_core.configuration.version import NAME_PATH, VERSION_PATH
+from dirac_core.cs.version import NAME_PATH, VERSION_PATH
 from dirac_core.errors import BadRequest
 
 _MAX_LISTED = 5

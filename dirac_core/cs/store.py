@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dirac_core.configuration.version import file_safe
+from dirac_core.cs.version import file_safe
 from dirac_core.errors import ConfigError, NotFound
 
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 
 from diraccfg import CFG
 
+from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.cfg import Config
 from dirac_core.config.locator import parse_cfg
-from dirac_core.configuration.client import ConfigurationClient
-from dirac_core.configuration.content import text_hash
+from dirac_core.cs.content import text_hash
 from dirac_core.errors import DiracError, ServiceUnavailable
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dirac_core.security.certs import (
+from dirac_core.x509.certs import (
     certificate_info,
     create_ca,
     issue_host_certificate,
@@ -109,8 +109,8 @@ def info_command(cert_file: Path, ca_file: Path | None, warn_days: int | None) -
 @_force
 def proxy_command(cert_file: Path, key_file: Path, out_file: Path, hours: float, force: bool) -> None:
     """Create an RFC 3820 proxy (certificate + key + issuer, one 0600 PEM file) from CERT/KEY."""
-    from dirac_core.security.certs import write_file
-    from dirac_core.security.proxy import create_proxy
+    from dirac_core.x509.certs import write_file
+    from dirac_core.x509.proxy import create_proxy
 
     pem = create_proxy(load_certificate(cert_file), load_private_key(key_file), hours=hours)
     write_file(out_file, pem, 0o600, force)
