@@ -40,8 +40,16 @@ ROLES = sorted(p.parents[2].name for p in (ROOT / "roles").glob("*/molecule/defa
 LOGS = ROOT / "var" / "molecule-logs"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Start order: the scenarios on the bare image while the prepared image is built, then the longest first.
-START_ORDER = ["dirac_common", "dirac_mariadb", "dirac_certs", "dirac_services", "dirac_migration"]
-START_ORDER += ["dirac_databases", "dirac_config"]
+START_ORDER = [
+    "dirac_common",
+    "dirac_db_migrate",
+    "dirac_mariadb",
+    "dirac_certs",
+    "dirac_services",
+    "dirac_migration",
+    "dirac_databases",
+    "dirac_config",
+]
 # Scenarios whose image is `DIRAC_LAB_IMAGE` (their molecule.yml) and whose prepare applies dirac_common.
 ON_PREPARED_IMAGE = {"dirac_config", "dirac_databases", "dirac_migration", "dirac_services"}
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "lab")
@@ -91,6 +99,7 @@ def build_prepared_image() -> str:
         host_vars = {
             "ansible_connection": "community.docker.docker_api",
             "ansible_docker_docker_host": engine.base_url,  # the connection's engine
+            "ansible_docker_timeout": 60,  # as the scenarios: a loaded engine answers slowly
             "ansible_python_interpreter": "/usr/bin/python3",
         }
         inventory.write_text(json.dumps({"all": {"hosts": {name: host_vars}}}))

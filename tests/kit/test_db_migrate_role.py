@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,4 +121,5 @@ def test_dry_run_then_cutover_then_resume(tmp_path: Path, servers: tuple[Any, An
 
     again = _play(inventory)  # resumes a finished migration: nothing to do, still PASS
     assert again.returncode == 0, again.stdout[-3000:]
+    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\b", again.stdout), again.stdout[-3000:]  # idempotent
     assert _rows(target, query) == _rows(source, query)

@@ -128,6 +128,34 @@ def check_mariadb_root_only_by_socket(host: Any) -> None:
         assert result.rc != 0, f"{_name(host)}: root logged in over TCP to {address} without a password"
 
 
+# --- dirac_db_migrate ---------------------------------------------------------------------------
+
+
+def check_migrated(host: Any, source: str, target: str) -> None:
+    """Every table of ``source`` is in ``target`` with the same rows (compared as sorted row dumps)."""
+    listing = "SELECT table_name FROM information_schema.tables WHERE table_schema='{}'"
+    tables = sorted(t for [t] in _sql(host, listing.format(source)))
+    copied = sorted(t for [t] in _sql(host, listing.format(target)))
+    assert tables and copied == tables, f"{_name(host)}: {target} has tables {copied}, {source} has {tables}"
+    for table in tables:
+        rows = sorted(map(tuple, _sql(host, f"SELECT * FROM `{source}`.`{table}`")))
+        got = sorted(map(tuple, _sql(host, f"SELECT * FROM `{target}`.`{table}`")))
+        assert got == rows, f"{_name(host)}: {target}.{table} holds {got}, {source}.{table} holds {rows}"
+
+
+def check_migration_workdir(host: Any, workdir: str) -> None:
+    """The engine's work directory is root's 0700, its password files 0600, and the cutover is done."""
+    folder = host.file(workdir)
+    assert folder.is_directory and folder.user == "root" and folder.mode == 0o700, (
+        f"{_name(host)}: {workdir} must be a 0700 directory of root (mode {oct(folder.mode)}, owner {folder.user})"
+    )
+    for side in ("source", "target"):
+        secret = host.file(f"{workdir}/{side}.password")
+        assert secret.exists and secret.mode == 0o600, f"{_name(host)}: {secret.path} must exist with mode 0600"
+    state = json.loads(_run(host, "cat %s", f"{workdir}/state/cutover/cutover.json"))
+    assert state.get("phase") == "done", f"{_name(host)}: cutover phase {state.get('phase')!r}, expected 'done'"
+
+
 # --- dirac_databases ----------------------------------------------------------------------------
 
 

@@ -1,24 +1,11 @@
-"""Filters for playbooks/prechecks.yml: small list checks that are unreadable in Jinja."""
+"""Filters for dirac_services' precheck: which ports of the placed components are taken by others."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-from collections import Counter
 from typing import Any
 
 _SS_PORT = re.compile(r":(\d+)$")
-
-
-def dirac_prechecks_dupes(items: list[str]) -> list[str]:
-    """Items present more than once, each named once."""
-    return sorted(item for item, count in Counter(items).items() if count > 1)
-
-
-def dirac_prechecks_python_version(python: str) -> str:
-    """'major.minor' of a Python executable (the controller's, which builds the wheels)."""
-    code = "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def dirac_prechecks_listening(ss_lines: list[str], ports: list[int]) -> list[int]:
@@ -38,8 +25,6 @@ def dirac_prechecks_not_running(components: list[str], instance: str, units: lis
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "dirac_prechecks_not_running": dirac_prechecks_not_running,
-            "dirac_prechecks_dupes": dirac_prechecks_dupes,
-            "dirac_prechecks_python_version": dirac_prechecks_python_version,
             "dirac_prechecks_listening": dirac_prechecks_listening,
+            "dirac_prechecks_not_running": dirac_prechecks_not_running,
         }
