@@ -6,7 +6,10 @@ CS options (``/Systems/Accounting/<Instance>/Services/DataStore``):
 * ``BucketingInterval`` (30 s): how often the bucketing DataStore buckets pending records;
 * ``BucketingLease`` (120 s): how long a bucketer's lease lasts without renewal (> interval);
 * ``CompactInterval`` (3600 s): how often the bucketing DataStore merges aged buckets (0: never);
-* ``MaxRecordsPerCommit`` (10000).
+* ``MaxRecordsPerCommit`` (10000);
+* ``MaxRecordSpanDays`` (31): longest time one record may span (each spans buckets of ~15 min).
+
+``Services/ReportGenerator/MaxReportSpanDays`` (3660): the longest period one report may cover.
 
 Both serve the Setup ``/DIRAC/Setup``: types are registered for it at start (tables ``<Setup>_<Type>``).
 """
@@ -25,6 +28,7 @@ from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
 from dirac_core.services.building import router_from, rpc_from
 from dirac_core.services.component import Component, ComponentContext
+from dirac_core.services.input_limits import limit_of
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")
@@ -54,6 +58,7 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
             else None
         ),
         max_records=int(_float_option(ctx, "MaxRecordsPerCommit", MAX_RECORDS)),
+        max_span_days=limit_of(ctx, "MaxRecordSpanDays", f"{SYSTEM}/DataStore"),
     )
     store.try_register_types()
     store.start_bucketing(interval)
@@ -64,7 +69,8 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
 
 def make_report_generator(ctx: ComponentContext) -> ReportGenerator:
     db = AccountingDB(ctx.engine(*DB))
-    return ReportGenerator(Reports(db, setup_name(ctx.config)))
+    max_span = limit_of(ctx, "MaxReportSpanDays", f"{SYSTEM}/ReportGenerator")
+    return ReportGenerator(Reports(db, setup_name(ctx.config), max_span))
 
 
 def components() -> list[Component]:

@@ -8,6 +8,7 @@ CS options (``/Systems/DataManagement/<Instance>/Services/<Catalog>/...``):
   then ``dirac-core serve DataManagement/EiscatFileCatalog`` (see `dirac_core.server.modules`).
 * ``MaxBulkSize`` (100000): most LFNs one bulk call may carry.
 * ``DefaultUmask`` (022), overridden by ``/Registry/Users/<user>/Umask`` or ``/Registry/Groups/<group>/Umask``.
+* ``MaxQueryNesting`` (32), ``MaxQueryConditions`` (200): how complex a findFilesByMetadata query may be.
 * ``GlobalReadAccess`` (True): everyone may read every entry (DIRAC's default); False checks read bits.
 * ``OperationRecorder``: ``module:factory`` called with the ComponentContext, returning the
   `dirac_core.catalog.hooks.OperationRecorder` (e.g. accounting DataOperation records); default none.
@@ -26,16 +27,19 @@ from fastapi import APIRouter
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.permissions import config_umask
+from dirac_core.catalog.query import QueryLimits
 from dirac_core.catalog.store import DEFAULT_MAX_BULK
 from dirac_core.db.installed import DatabaseSpec, get_database
 from dirac_core.errors import ConfigError
 from dirac_core.services.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.input_limits import limit_of
 from dirac_core.services.instance_databases import copy_spec
 
 SYSTEM = "DataManagement"
 SERVICE = "FileCatalog"
 DEFAULT_DB = "FileCatalogDB"
 PORT = 9197
+FILE_CATALOG = f"{SYSTEM}/{SERVICE}"  # catalogs of any name (Module = FileCatalog) share its limits
 
 log = logging.getLogger("dirac_core.catalog")
 
@@ -84,6 +88,10 @@ def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
         umask=config_umask(ctx.config, ctx.section),
         recorder=_recorder(ctx),
         global_read=global_read,
+        query_limits=QueryLimits(
+            max_nesting=limit_of(ctx, "MaxQueryNesting", FILE_CATALOG),
+            max_conditions=limit_of(ctx, "MaxQueryConditions", FILE_CATALOG),
+        ),
     )
 
 

@@ -105,7 +105,9 @@ def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
         max_items: Count = 100,
     ) -> dict[str, Any]:
         conditions, from_date, to_date = _select(select_dict)
-        page = monitoring.search(caller, conditions, (), _sort_list(sort_list), start_item, max_items, from_date, to_date)
+        page = monitoring.search(
+            caller, conditions, (), _sort_list(sort_list), start_item, max_items, from_date, to_date
+        )
         return jsonable(page)  # type: ignore[no-any-return]
 
     def counters(caller: Caller, attributes: Names, select_dict: Fields | None = None) -> Any:

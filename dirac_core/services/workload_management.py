@@ -7,6 +7,7 @@ exposes it twice: a REST router (`dirac_core.services.wms_rest`) and DIRAC's RPC
 CS options (``/Systems/WorkloadManagement/<Instance>/...``):
 
 * ``Services/JobManager/MaxParametricJobs`` (20), ``/Operations/Defaults/JobScheduling/MaxRescheduling`` (3)
+* ``Services/JobManager/MaxJDLBytes``, ``MaxJobCopies``, ``MaxSubmitBytes``: see `dirac_core.services.input_limits`
 * ``Databases/JobDB/MinJobID``: new JobIDs start at least there (applied at start and by ``db init``)
 * ``Services/SandboxStore/BasePath`` (``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10), ``LocalSE``
 """
@@ -25,6 +26,7 @@ from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.errors import ConfigError
 from dirac_core.services.building import router_from, rpc_from
 from dirac_core.services.component import Component, ComponentContext
+from dirac_core.services.input_limits import limit_of
 from dirac_core.wms.hooks import apply_min_job_id
 from dirac_core.wms.job_manager import MAX_PARAMETRIC_JOBS, MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
@@ -33,6 +35,7 @@ from dirac_core.wms.matcher import Matcher
 from dirac_core.wms.sandbox_store import DEFAULT_MAX_MIB, DEFAULT_SE_NAME, SandboxStore
 
 SYSTEM = "WorkloadManagement"
+JOB_MANAGER = f"{SYSTEM}/JobManager"
 
 
 def _db(ctx: ComponentContext, name: str) -> Any:
@@ -64,6 +67,9 @@ def make_job_manager(ctx: ComponentContext) -> JobManager:
         _db(ctx, "SandboxMetadataDB"),
         max_parametric_jobs=_int_option(ctx, "MaxParametricJobs", MAX_PARAMETRIC_JOBS),
         max_rescheduling=ctx.config.get_int("/Operations/Defaults/JobScheduling/MaxRescheduling", MAX_RESCHEDULING),
+        max_jdl_bytes=limit_of(ctx, "MaxJDLBytes", JOB_MANAGER),
+        max_copies=limit_of(ctx, "MaxJobCopies", JOB_MANAGER),
+        max_submit_bytes=limit_of(ctx, "MaxSubmitBytes", JOB_MANAGER),
     )
 
 
