@@ -8,19 +8,32 @@ same connection.
 
 from __future__ import annotations
 
+import copy
+import errno
+import hashlib
+import io
 import json
+import os
+import subprocess
+import tarfile
+import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.instance import LocalInstance, running_instance
+from dirac_core.client.login import StoredToken, save_token
+from dirac_core.errors import InsufficientStorage, ServiceUnavailable
+from dirac_core.wms.sandbox_store import storage_refusal
+from tests.support.instance import DIRAC_CORE, ROOT, LocalInstance, running_instance, subprocess_env
 
 JM = "WorkloadManagement/JobManager"
 JMON = "WorkloadManagement/JobMonitoring"
 JSU = "WorkloadManagement/JobStateUpdate"
 MATCHER = "WorkloadManagement/Matcher"
+SBS = "WorkloadManagement/SandboxStore"
 FC = "DataManagement/FileCatalog"
 DS = "Accounting/DataStore"
 RG = "Accounting/ReportGenerator"
@@ -46,8 +59,10 @@ EXTRA = {
 @pytest.fixture(scope="module")
 def inst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInstance]:
     tmp = tmp_path_factory.mktemp("hostile")
+    extra = copy.deepcopy(EXTRA)
+    extra["Systems"]["WorkloadManagement"]["Local"]["Services"]["SandboxStore"] = {"BasePath": str(tmp / "sandboxes")}
     with running_instance(
-        tmp, [JM, JMON, JSU, MATCHER, FC, DS, RG], extra_cfg=EXTRA, before_start=[["dirac-core", "db", "init"]]
+        tmp, [JM, JMON, JSU, MATCHER, SBS, FC, DS, RG], extra_cfg=extra, before_start=[["dirac-core", "db", "init"]]
     ) as instance:
         yield instance
 
@@ -182,3 +197,74 @@ def test_datetime_metadata_keeps_its_offset(inst: LocalInstance) -> None:
         fc.rpc("addMetadataField", "Taken", "DATETIME")
         fc.rpc("setMetadata", "/hostile/dt", {"Taken": "2026-01-01T12:00:00+05:00"})
         assert fc.rpc("getDirectoryUserMetadata", "/hostile/dt")["Taken"] == datetime(2026, 1, 1, 7, 0)
+
+
+# ------------------------------------------------------------------------------------- sandboxes (item 10)
+def tar_bytes(name: str, data: bytes = b"x") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def upload(inst: LocalInstance, token: str, data: bytes, **params: str | int) -> httpx.Response:
+    with inst.http() as http:
+        return http.post(
+            f"{inst.base_url(SBS)}/api/{SBS}/sandboxes",
+            params={"checksum": hashlib.sha256(data).hexdigest(), **params},
+            content=data,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+
+def test_get_output_with_escaping_member_is_one_error_line(inst: LocalInstance, job_id: int, tmp_path: Path) -> None:
+    evil = tar_bytes("../escaped.txt")
+    reply = upload(inst, inst.pilot_token(), evil, job_id=job_id, type="Output")
+    assert reply.status_code == 201, reply.text
+    token_file = tmp_path / "token"
+    save_token(StoredToken(inst.token("alice"), time.time() + 3600, "dirac_user", "alice", ""), token_file)
+    env = {**subprocess_env(), "DIRAC_TOKEN_FILE": str(token_file), "DIRAC_CFG": str(inst.cfg_file)}
+    dirac = str(Path(DIRAC_CORE).parent / "dirac")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [dirac, "jobs", "get-output", str(job_id), "--dir", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "escaped.txt" in lines[0], result.stderr
+    assert not (tmp_path / "escaped.txt").exists() and not (out / "escaped.txt").exists()
+
+
+def test_read_only_sandbox_dir_is_a_clear_503(inst: LocalInstance) -> None:
+    base = Path(inst.config.get("/Systems/WorkloadManagement/Local/Services/SandboxStore/BasePath"))
+    incoming = base / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["chattr", "+i", str(incoming)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i not available here (needs CAP_LINUX_IMMUTABLE on ext4/xfs)")
+    try:
+        reply = upload(inst, inst.token("alice"), tar_bytes("in.txt"))
+    finally:
+        subprocess.run(["chattr", "-i", str(incoming)], check=True)
+    assert reply.status_code == 503, reply.text
+    detail = reply.json()["detail"]
+    assert str(base) in detail and "not writable" in detail and "BasePath" in detail
+    assert upload(inst, inst.token("alice"), tar_bytes("in.txt")).status_code == 201
+
+
+def test_full_disk_is_507_and_read_only_is_503_naming_the_path() -> None:
+    where = Path("/srv/sandboxes")
+    full = storage_refusal(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), where)
+    assert isinstance(full, InsufficientStorage) and full.http_status == 507
+    assert str(where) in full.message and "free space" in full.message
+    read_only = storage_refusal(OSError(errno.EROFS, os.strerror(errno.EROFS)), where)
+    assert isinstance(read_only, ServiceUnavailable) and str(where) in read_only.message
+    assert storage_refusal(OSError(errno.EIO, "I/O error"), where) is None

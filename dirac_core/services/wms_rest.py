@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,7 +26,7 @@ from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
-from dirac_core.wms.sandbox_store import SandboxStore
+from dirac_core.wms.sandbox_store import SandboxStore, storage_refusal
 
 CallerDep = Depends(current_caller)
 
@@ -226,7 +227,13 @@ def sandbox_store_router(store: SandboxStore) -> APIRouter:
                         f"sandbox exceeds the limit of {store.max_bytes} bytes (MaxSandboxSizeMiB): "
                         "put large files on a storage element and list them in InputData"
                     )
-                spool.write(chunk)
+                try:
+                    spool.write(chunk)
+                except OSError as exc:  # spooled to the temp dir above 1 MiB
+                    refusal = storage_refusal(exc, Path(tempfile.gettempdir()))
+                    if refusal is None:
+                        raise
+                    raise refusal from exc
             stored = await run_in_threadpool(
                 store.upload, caller, _iter_file(spool), checksum, received, job_id, sb_type
             )
