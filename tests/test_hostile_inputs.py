@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dirac_core.client.login import StoredToken, save_token
 from dirac_core.errors import InsufficientStorage, ServiceUnavailable
@@ -268,3 +270,47 @@ def test_full_disk_is_507_and_read_only_is_503_naming_the_path() -> None:
     read_only = storage_refusal(OSError(errno.EROFS, os.strerror(errno.EROFS)), where)
     assert isinstance(read_only, ServiceUnavailable) and str(where) in read_only.message
     assert storage_refusal(OSError(errno.EIO, "I/O error"), where) is None
+
+
+# ------------------------------------------------------------------------------------- fuzzing the RPC form
+def _rpc_methods(inst: LocalInstance, component: str) -> list[str]:
+    """The methods a service announces in its OpenAPI description of ``POST /<System>/<Service>``."""
+    with inst.http() as http:
+        schema = http.get(f"{inst.base_url(component)}/openapi.json").json()
+    description = schema["paths"][f"/{component}"]["post"]["description"]
+    return [name.strip() for name in description.partition("Methods:")[2].split(",") if name.strip()]
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from([0, 1, 2, -1, 2**63, 1.5, 1e308, "1", "/", "Status", "Job", "DataOperation", "\ud800"])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def test_fuzzed_rpc_arguments_never_answer_500(inst: LocalInstance, job_id: int) -> None:
+    """Random argument lists for every method of every service: 4xx or S_ERROR, never a 5xx."""
+    headers = {"Authorization": f"Bearer {inst.admin_token()}"}
+    with inst.http() as http:
+
+        def fuzz(component: str, method: str) -> None:
+            @settings(max_examples=4, deadline=None, derandomize=True, database=None)
+            @given(args=st.lists(_VALUES, max_size=4))
+            def call(args: list[object]) -> None:
+                body = json.dumps(args)
+                reply = http.post(inst.url(component), data={"method": method, "args": body}, headers=headers)
+                assert reply.status_code < 500, (component, method, body[:200], reply.text[:300])
+
+            call()
+
+        for component in (JM, JMON, JSU, MATCHER, SBS, FC, DS, RG):
+            for method in _rpc_methods(inst, component):
+                fuzz(component, method)

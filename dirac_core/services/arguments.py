@@ -42,6 +42,8 @@ Count = Annotated[int, Strict(), Field(ge=0, le=MAX_BIGINT)]
 Positive = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
 Flag = Annotated[bool, Strict()]
 Fields = dict[str, Any]  # a JSON object (DIRAC's selectDict, resource description, ...)
+Lfns = Annotated[str, Strict()] | list[Annotated[str, Strict()]] | dict[str, Any]  # one, a list, or keyed
+LfnMap = dict[str, Any]  # DIRAC's {lfn: {...}} of the bulk writes
 PairsOrFields = list[Annotated[list[Any], Field(min_length=2, max_length=2)]] | dict[str, Any]
 
 _STRICT = ConfigDict(strict=True)
