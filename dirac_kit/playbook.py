@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dirac_core.errors import BadRequest, Forbidden
+from dirac_kit import environment, vault
+from dirac_kit.lab.paths import LabPaths
 
 # action -> (playbook, destructive). Destructive actions stop services or move data: they need the
 # confirmation flag, except in --check mode (a dry run changes nothing).
@@ -25,8 +27,6 @@ ACTIONS: dict[str, tuple[str, bool]] = {
     "rollback": ("rollback.yml", True),
 }
 CONFIRM_FLAG = "--yes-i-really-mean-it"
-# A lab inventory carries its own (not secret) vault password file; production ones never do.
-LAB_VAULT_FILE = "vault-password.lab.txt"  # .txt: Ansible does not read it as inventory
 
 
 @dataclass
@@ -74,9 +74,10 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
         if value:
             argv += [option, value]
     vault_ids = list(run.vault_ids)
-    lab_vault = (run.inventory if run.inventory.is_dir() else run.inventory.parent) / LAB_VAULT_FILE
-    if not vault_ids and not run.vault_password_file and lab_vault.exists():
+    lab_vault = vault.lab_vault_file(run.inventory)
+    if not vault_ids and not run.vault_password_file and lab_vault is not None:
         vault_ids = [f"lab@{lab_vault}"]
+    vault.require_password([run.inventory], vault_ids, run.vault_password_file)
     for vault_id in vault_ids:
         argv += ["--vault-id", vault_id]
     if run.vault_password_file:
@@ -86,9 +87,6 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
     if run.verbosity:
         argv.append("-" + "v" * min(run.verbosity, 6))
     argv.append(str(playbook))
-    env = dict(os.environ)
-    config = root / "ansible.cfg"
-    if config.exists():
-        # Settings hold from any working directory (kolla-ansible does the same).
-        env["ANSIBLE_CONFIG"] = str(config)
+    lab = LabPaths(root, LabPaths.default().name)
+    env = environment.with_run_state(environment.base(os.environ, lab), [run.inventory], lab)
     return argv, env

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${VENV:-$ROOT/.venv}
 [ -x "$VENV/bin/dirac-kit" ] || { echo "lab-demo: no venv at $VENV: run make setup first" >&2; exit 2; }
-export PATH="$VENV/bin:$PATH" PYTHONPATH="$ROOT" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export PATH="$VENV/bin:$PATH"  # as an operator with the kit's venv activated; the kit sets up the rest
 INV=inventories/lab
 VAULT=$(ls "$INV"/vault-password.lab* 2>/dev/null | head -1)
 VAULT_ARGS=(--vault-id "lab@$VAULT")
@@ -21,12 +21,10 @@ FILES=${DEMO_FILES:-10000}
 JOBS=${DEMO_JOBS:-1000}
 PILOTS=${DEMO_PILOTS:-4}
 LAB=${DIRAC_LAB_NAME:-lab}
-# The demo's run: runbook state, step markers and engine reports of this lab, started afresh (a new lab
-# has nothing migrated: old markers would skip steps).
-RUN_DIR=var/$LAB-demo
+# The kit keeps this lab's runbook state, step markers and engine reports in var/<lab>/runs/lab/
+# (dirac_kit/state.py); `lab down` forgets the markers of the hosts it removes.
+RUN_DIR=var/$LAB/runs/lab
 STATE=$RUN_DIR/runbooks
-export DIRAC_MIGRATION_MARKER_ROOT="$ROOT/$RUN_DIR/markers" DIRAC_MIGRATION_REPORT_ROOT="$ROOT/$RUN_DIR/reports"
-rm -rf "$RUN_DIR"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 cleanup() { [ -n "${KEEP_LAB:-}" ] || dirac-kit lab down || true; }
@@ -42,11 +40,11 @@ say "3/6 real activity on the old site: $FILES files per instance with replicas 
 dirac-kit lab load --files "$FILES" --jobs "$JOBS" --pilots "$PILOTS"
 
 say "4/6 stage 1: runbook rendered from the real inventory, then run step by step (markers, resumable)"
-dirac-kit runbook render stage1 -i "$INV" --state-dir "$STATE"
-time dirac-kit runbook run stage1 -i "$INV" --state-dir "$STATE"
+dirac-kit runbook render stage1 -i "$INV"
+time dirac-kit runbook run stage1 -i "$INV"
 
 say "5/6 stage 2: shared configuration layer and shared services"
-time dirac-kit runbook run stage2 -i "$INV" --state-dir "$STATE"
+time dirac-kit runbook run stage2 -i "$INV"
 
 say "6/6 where things are"
 dirac-kit ops status -i "$INV" || true
@@ -54,4 +52,4 @@ echo
 echo "HTML runbook reports (steps, durations, freeze windows, verify reports):"
 echo "  $ROOT/$STATE/stage1/stage1.html"
 echo "  $ROOT/$STATE/stage2/stage2.html"
-echo "Engine reports: $DIRAC_MIGRATION_REPORT_ROOT/   Step markers: $DIRAC_MIGRATION_MARKER_ROOT/lab/"
+echo "Engine reports: $ROOT/$RUN_DIR/reports/   Step markers: $ROOT/$RUN_DIR/markers/"

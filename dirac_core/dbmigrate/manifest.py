@@ -67,8 +67,11 @@ class ChunkRow:
 class Manifest:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # The state holds dumps of the databases: the operator's alone (0700 dir, 0600 manifest;
+        # SQLite gives its -wal and -shm files the manifest's mode).
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = self.state_dir / "manifest.sqlite"
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")

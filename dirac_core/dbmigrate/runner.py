@@ -6,6 +6,7 @@ with the same --state-dir again continues where a killed run stopped, and does n
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,21 @@ class Runner:
         self.state_dir = Path(state_dir)
         self.confirm = confirm
         self.progress = progress or NullProgress()
+        self._created = not self.state_dir.exists()
         self.manifest = Manifest(self.state_dir)
 
     def close(self) -> None:
         self.manifest.close()
 
     def check(self) -> list[preflight.Action]:
-        return preflight.check(self.plan, self.manifest, self.confirm)
+        try:
+            return preflight.check(self.plan, self.manifest, self.confirm)
+        except BaseException:
+            # A refused plan leaves nothing behind: no state dir that a later run would resume from.
+            if self._created:
+                self.manifest.close()
+                shutil.rmtree(self.state_dir, ignore_errors=True)
+            raise
 
     def run(self) -> Report:
         started = time.monotonic()

@@ -100,7 +100,10 @@ def load_cmd(files: int, jobs: int, pilots: int) -> None:
 @lab_group.command("status")
 def status_cmd() -> None:
     """Table of the lab hosts: IP, container state, systemd state."""
-    states = lab.status(LabPaths.default())
+    paths = LabPaths.default()
+    if lab.refresh_overlay(paths):
+        click.echo(f"lab: a host's IP changed (restarted): {paths.ssh_config} rewritten")
+    states = lab.status(paths)
     if not states:
         click.echo("lab: no hosts (run `dirac-kit lab up`)")
         return
@@ -117,6 +120,7 @@ def ssh_cmd(host: str, command: tuple[str, ...]) -> None:
     paths = LabPaths.default()
     if not paths.ssh_config.exists():
         raise click.ClickException("the lab is not up: run `dirac-kit lab up`")
+    lab.refresh_overlay(paths)  # a restarted host has a new IP
     ssh = shutil.which("ssh")
     if ssh is None:
         raise click.ClickException("ssh not found: install openssh-client")

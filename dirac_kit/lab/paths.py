@@ -43,6 +43,11 @@ class LabPaths:
         return self.root / "var" / self.name
 
     @property
+    def runs(self) -> Path:
+        """The lab's migration state, one directory per inventory (dirac_kit.state.RunPaths)."""
+        return self.state / "runs"
+
+    @property
     def build(self) -> Path:
         return self.root / "var" / "lab-build"
 

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from dirac_kit import environment
 from dirac_kit.ops import tasks
 from dirac_kit.ops.hosts import Fleet, load_fleet
+from dirac_kit.state import RunPaths
+from dirac_kit.vault import require_password
 
 _inventory = click.option(
     "-i", "--inventory", "inventories", multiple=True, type=click.Path(path_type=Path),
@@ -18,18 +21,29 @@ _ssh_config = click.option(
 )
 _vault = click.option("--vault-password-file", type=click.Path(path_type=Path), help="Vault password file.")
 _state = click.option(
-    "--state-dir", type=click.Path(path_type=Path), default=Path("var/ops"), show_default=True,
-    help="Where freeze records are kept.",
+    "--state-dir", type=click.Path(path_type=Path), default=None,
+    help="Where freeze records are kept (default: var/<lab>/runs/<inventory>/ops, var/sites/<inventory>/ops).",
 )  # fmt: skip
 
 
-def _fleet(ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault: Path | None) -> Fleet:
+def _chosen(ctx: click.Context, inventories: tuple[Path, ...]) -> list[Path]:
     chosen = list(inventories)
     if not chosen and (root := ctx.find_root().params.get("inventory")):
         chosen = [Path(root)]
     if not chosen:
         raise click.UsageError("no inventory: dirac-kit ops status -i inventories/lab")
+    return chosen
+
+
+def _fleet(ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault: Path | None) -> Fleet:
+    chosen = _chosen(ctx, inventories)
+    require_password(chosen, password_file=vault, option="--vault-password-file")
+    environment.prepare(chosen, vault_password_file=vault)
     return load_fleet(chosen, ssh_config, vault)
+
+
+def _state_dir(ctx: click.Context, given: Path | None, inventories: tuple[Path, ...]) -> Path:
+    return given if given is not None else RunPaths.of(_chosen(ctx, inventories)).ops
 
 
 @click.group()
@@ -80,14 +94,17 @@ def logs(
 @_ssh_config
 @_vault
 @_state
+@click.option("--hosts", "pattern", default="all", show_default=True,
+              help="Only these hosts of the instance (a:!b leaves b out, e.g. an unreachable host).")  # fmt: skip
 @click.argument("instance")
 @click.pass_context
 def freeze(
     ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
-    state_dir: Path, instance: str,
+    state_dir: Path | None, pattern: str, instance: str,
 ) -> None:  # fmt: skip
     """Stop writes to INSTANCE: every component but its Configuration Servers is stopped (recorded)."""
-    stopped = tasks.freeze(_fleet(ctx, inventories, ssh_config, vault_password_file), instance, state_dir)
+    fleet = _fleet(ctx, inventories, ssh_config, vault_password_file)
+    stopped = tasks.freeze(fleet, instance, _state_dir(ctx, state_dir, inventories), pattern)
     for host, units in stopped.items():
         click.echo(f"{host}: stopped {', '.join(units)}")
     click.echo(f"{instance} frozen; `dirac-kit ops unfreeze {instance}` starts the same units again")
@@ -102,9 +119,10 @@ def freeze(
 @click.pass_context
 def unfreeze(
     ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
-    state_dir: Path, instance: str,
+    state_dir: Path | None, instance: str,
 ) -> None:  # fmt: skip
     """Start again the components that freeze stopped."""
-    started = tasks.unfreeze(_fleet(ctx, inventories, ssh_config, vault_password_file), instance, state_dir)
+    fleet = _fleet(ctx, inventories, ssh_config, vault_password_file)
+    started = tasks.unfreeze(fleet, instance, _state_dir(ctx, state_dir, inventories))
     for host, units in started.items():
         click.echo(f"{host}: started {', '.join(units)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 from collections.abc import Callable, Sequence
@@ -36,17 +37,20 @@ class Fleet:
     runner: Runner | None = None
 
     def hosts(self, pattern: str = "all") -> list[str]:
-        """Hosts of a group (or `all`, or one host name); `a:b` is a union, `a:&b` an intersection."""
+        """Hosts of a group (or `all`, or one host name); `a:b` is a union, `a:&b` an intersection,
+        `a:!b` leaves b out (Ansible's host patterns)."""
         selected: list[str] | None = None
         for term in pattern.split(":"):
-            intersect = term.startswith("&")
-            name = term.lstrip("&")
+            intersect, exclude = term.startswith("&"), term.startswith("!")
+            name = term.lstrip("&!")
             found = self.groups.get(name) or ([name] if name in self.hostvars else None)
             if found is None:
                 known = ", ".join(sorted(self.groups))
                 raise BadRequest(f"no group or host {name!r} in the inventory: groups are {known}")
             if selected is None:
-                selected = list(found)
+                selected = [] if exclude else list(found)
+            elif exclude:
+                selected = [h for h in selected if h not in found]
             elif intersect:
                 selected = [h for h in selected if h in found]
             else:
@@ -62,6 +66,7 @@ class Fleet:
     def _fabric(self, host: str, command: str) -> Result:
         from fabric import Config, Connection  # imported late: `dirac-kit --help` stays fast
 
+        _quiet_paramiko()
         variables = self.hostvars.get(host, {})
         config = Config(runtime_ssh_path=str(self.ssh_config)) if self.ssh_config else Config()
         port = variables.get("ansible_port")
@@ -79,6 +84,15 @@ class Fleet:
             return Result(host, False, "", f"cannot reach {host}: {exc}")
         finally:
             connection.close()
+
+
+def _quiet_paramiko() -> None:
+    """Paramiko's transport thread logs each failed handshake with two tracebacks (~20 lines a host,
+    through logging's last-resort handler); the Result already carries the one line that matters."""
+    logger = logging.getLogger("paramiko")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def lab_ssh_config(inventory: Path) -> Path | None:

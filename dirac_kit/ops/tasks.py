@@ -59,15 +59,21 @@ def _state_file(state_dir: Path, instance: str) -> Path:
     return state_dir / f"frozen-{instance}.json"
 
 
-def freeze(fleet: Fleet, instance: str, state_dir: Path) -> dict[str, list[str]]:
-    """Stop the running units of an instance but its Configuration Servers; record what was stopped."""
+def freeze(fleet: Fleet, instance: str, state_dir: Path, pattern: str = "all") -> dict[str, list[str]]:
+    """Stop the running units of an instance (on the hosts of ``pattern``) but its Configuration
+    Servers; record what was stopped."""
     path = _state_file(state_dir, instance)
     if path.is_file():
         raise Conflict(f"{instance} is already frozen (see {path}): run `dirac-kit ops unfreeze` first")
-    running = [s for s in status(fleet, instance) if s.active == "active" and not s.unit.endswith(CS_SUFFIX)]
-    unreachable = sorted({s.host for s in status(fleet, instance) if s.active == "unreachable"})
+    states = status(fleet, instance if pattern == "all" else f"{instance}:&{pattern}")
+    running = [s for s in states if s.active == "active" and not s.unit.endswith(CS_SUFFIX)]
+    unreachable = sorted({s.host for s in states if s.active == "unreachable"})
     if unreachable:
-        raise Conflict(f"cannot freeze {instance}: {', '.join(unreachable)} unreachable; fix SSH and retry")
+        others = "".join(f":!{host}" for host in unreachable)
+        raise Conflict(
+            f"cannot freeze {instance}: {', '.join(unreachable)} unreachable; fix SSH and retry, or freeze the "
+            f"other hosts only with --hosts '{instance}{others}'"
+        )
     stopped: dict[str, list[str]] = {}
     for state in running:
         stopped.setdefault(state.host, []).append(state.unit)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from dirac_kit import environment
 from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.lock import RunInProgress
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
 from dirac_kit.runbook.runner import RunState, run_book
+from dirac_kit.state import RunPaths
+from dirac_kit.vault import require_password
 
 _inventory_option = click.option(
     "-i",
@@ -30,21 +32,24 @@ _vault_option = click.option(
 _state_option = click.option(
     "--state-dir",
     type=click.Path(path_type=Path),
-    default=Path("var/runbooks"),
-    show_default=True,
-    help="Where markers, run logs and reports are kept.",
+    default=None,
+    help="Where markers, run logs and reports are kept (default: var/<lab>/runs/<inventory>/runbooks for a lab "
+    "inventory, var/sites/<inventory>/runbooks for a site).",
 )
 
 
 def _prepare(
     book_name: str, inventories: tuple[Path, ...], plan: Path | None, vault: Path | None
 ) -> tuple[Runbook, dict[str, Any]]:
-    vault = vault or lab_vault_file(inventories)
-    if vault is not None:
-        # The steps' ansible-playbook runs read the same vaulted group_vars.
-        os.environ.setdefault("ANSIBLE_VAULT_PASSWORD_FILE", str(vault.resolve()))
-    context = build_context(inventories, plan, vault)
+    require_password(inventories, password_file=vault, option="--vault-password-file")
+    # The steps' ansible-playbook runs read the same vaulted group_vars and keep this lab's state.
+    environment.prepare(inventories, vault_password_file=vault)
+    context = build_context(inventories, plan, vault or lab_vault_file(inventories))
     return load_book(book_name, context), context
+
+
+def _state_dir(given: Path | None, inventories: tuple[Path, ...]) -> Path:
+    return given if given is not None else RunPaths.of(inventories).runbooks
 
 
 @click.group()
@@ -64,11 +69,12 @@ def render(
     inventories: tuple[Path, ...],
     plan: Path | None,
     vault_password_file: Path | None,
-    state_dir: Path,
+    state_dir: Path | None,
     out: Path | None,
 ) -> None:
     """Write the runbook as Markdown and standalone HTML, with results of any run so far."""
     book, context = _prepare(book_name, inventories, plan, vault_password_file)
+    state_dir = _state_dir(state_dir, inventories)
     records = RunState(state_dir / book_name).done_records(book)
     markdown, html = render_book(book, context, records, out or state_dir / book_name)
     click.echo(f"runbook written: {markdown} and {html}")
@@ -87,12 +93,13 @@ def run(
     inventories: tuple[Path, ...],
     plan: Path | None,
     vault_password_file: Path | None,
-    state_dir: Path,
+    state_dir: Path | None,
     only: str | None,
     until: str | None,
 ) -> None:
     """Run the steps not yet done, in order; re-run to resume after a failure."""
     book, context = _prepare(book_name, inventories, plan, vault_password_file)
+    state_dir = _state_dir(state_dir, inventories)
     for step_id in (only, until):
         if step_id is not None:
             book.step(step_id)  # unknown step: clear error before anything runs
@@ -123,10 +130,11 @@ def status(
     inventories: tuple[Path, ...],
     plan: Path | None,
     vault_password_file: Path | None,
-    state_dir: Path,
+    state_dir: Path | None,
 ) -> None:
     """Show which steps are done and which remain."""
     book, _ = _prepare(book_name, inventories, plan, vault_password_file)
+    state_dir = _state_dir(state_dir, inventories)
     records = RunState(state_dir / book_name).done_records(book)
     for index, step in enumerate(book.steps, start=1):
         record = records.get(step.id)

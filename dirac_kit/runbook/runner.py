@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dirac_kit.runbook.failure import failure_excerpt
 from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run
 from dirac_kit.runbook.model import Runbook, Step
 
@@ -159,7 +160,11 @@ def _execute(step: Step, state: RunState, cwd: Path, lock_fd: int) -> StepRecord
         except json.JSONDecodeError:
             results = {"error": f"step wrote invalid JSON to {results_file}"}
     status = "done" if proc.returncode == 0 else "failed"
-    return _record(step, status, duration, proc.returncode, "\n".join(output[-_OUTPUT_TAIL_LINES:]), results)
+    # A failure shows the failing tasks' messages and stderr, which the recap and timings push out of a tail.
+    tail = (
+        "\n".join(output[-_OUTPUT_TAIL_LINES:]) if proc.returncode == 0 else failure_excerpt(proc.stdout, proc.stderr)
+    )
+    return _record(step, status, duration, proc.returncode, tail, results)
 
 
 def _print_failure(book: Runbook, index: int, record: StepRecord, echo: Echo) -> None:

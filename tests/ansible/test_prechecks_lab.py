@@ -61,7 +61,8 @@ def test_component_placed_twice(tmp_path: Path) -> None:
 
 
 def test_missing_vault_secret(tmp_path: Path) -> None:
-    _fails_with(prechecks(tmp_path, {"dirac_db_passwords": {"egi": "a-long-enough-secret"}}), "vault secret missing")
+    extra = {"dirac_db_passwords": {"egi": "a-long-enough-secret"}}
+    _fails_with(prechecks(tmp_path, extra), "vault secret vault_dirac_db_password_fg is not set (vault id lab)")
 
 
 @pytest.mark.timeout(1800)  # may be the test that waits for the site deploy

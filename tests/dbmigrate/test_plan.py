@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dirac_core.dbmigrate.manifest import Manifest
 from dirac_core.dbmigrate.plan import PlanError, load_plan, parse_plan
 from dirac_core.dbmigrate.runner import Runner
 from tests.dbmigrate.conftest import SourceServer
@@ -94,6 +97,7 @@ def _refused(tmp_path: Path, plan_path: Path, message: str, confirm: bool = Fals
     finally:
         runner.close()
     assert message in str(err.value), str(err.value)
+    assert not (tmp_path / "state").exists(), "a refused plan left a state dir behind"
 
 
 @pytest.mark.mariadb
@@ -163,6 +167,10 @@ def test_server_refusals_change_nothing(
     assert out.returncode == 2
     assert out.stderr.strip().startswith("error: databases[0] (migrate_nope).name")
     assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cli-state").exists()
+    out = run_cli("migrate", str(plan))  # default state dir: PLAN.state
+    assert out.returncode == 2
+    assert not plan.with_suffix(".state").exists(), "a refused plan left PLAN.state behind"
     second_mariadb.execute(f"DROP DATABASE {occupied}")
 
 
@@ -195,3 +203,16 @@ def test_an_upgraded_copy_with_an_instance_prefix_uses_its_dirac_schema() -> Non
     assert schema_spec_name(DatabasePlan("fg_AccountingDB", "copy", "fg_AccountingDB", upgrade=True)) == "AccountingDB"
     assert schema_spec_name(DatabasePlan("AccountingDB", "copy", "AccountingDB", upgrade=True)) == "AccountingDB"
     assert schema_spec_name(DatabasePlan("fg_NoSuchDB", "copy", "fg_NoSuchDB", upgrade=True)) is None
+
+
+def test_the_state_dir_is_the_operators_alone(tmp_path: Path) -> None:
+    """It holds dumps of the databases: 0700 directory, 0600 manifest, whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        manifest = Manifest(tmp_path / "plan.state")
+        manifest.set("instance", "egi")
+        manifest.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "plan.state").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "plan.state" / "manifest.sqlite").stat().st_mode) == 0o600

@@ -27,6 +27,7 @@ import pytest
 
 from dirac_kit.lab import load
 from dirac_kit.lab.paths import LabPaths
+from dirac_kit.state import RunPaths
 
 # The whole scenario is ~20 min on a quiet 2-core machine (more when shared): above the suite's 900 s.
 pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.timeout(3600)]
@@ -35,7 +36,8 @@ REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories" / "lab"
 BIN = Path(sys.executable).parent
 LAB_NAME = os.environ.get("DIRAC_LAB_NAME", "e2e")
-RUN = REPO / "var" / f"{LAB_NAME}-run"  # markers, reports, runbook state (var/<lab>/ is the lab's own)
+# Markers, reports, runbook state: where the kit keeps them for this lab (dirac_kit/state.py).
+RUN = RunPaths.of([INVENTORY], LabPaths(REPO, LAB_NAME)).root
 INSTANCES = ("egi", "fg")
 NEW_DB = "ccdiracdb01"
 # Service hosts the load and the end checks talk to (placement of inventories/lab).
@@ -69,19 +71,8 @@ def _missing_prerequisites() -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    paths_root = REPO / "var" / LAB_NAME  # dirac_kit.lab.paths: a named lab keeps its files in var/<name>/
-    return {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "DIRAC_LAB_NAME": LAB_NAME,
-        "DIRAC_LAB_SSH_CONFIG": str(paths_root / "ssh_config"),
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        # Ansible names its SSH master sockets after the inventory host name: without a directory of
-        # its own, this lab's runs would reuse live connections to the default lab's hosts.
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths_root / "ansible-cp"),
-        "DIRAC_MIGRATION_MARKER_ROOT": str(RUN / "markers"),
-        "DIRAC_MIGRATION_REPORT_ROOT": str(RUN / "reports"),
-    }
+    # What an operator has: the kit's venv on PATH and the lab's name; the kit derives the rest.
+    return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIRAC_LAB_NAME": LAB_NAME}
 
 
 def _vault() -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from dirac_kit.lab import image
 from dirac_kit.lab.engine import Engine
 from dirac_kit.lab.hosts import run_options
 from dirac_kit.lab.inventory import host_groups, site_hosts
+from dirac_kit.lab.lab import forget_progress
 from dirac_kit.lab.overlay import remove_overlay, write_overlay
 from dirac_kit.lab.paths import REPO_ROOT, LabPaths
 
@@ -111,3 +115,30 @@ def test_inotify_limit_not_writable_names_the_fix(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(Path, "write_text", refuse)
     assert ensure_inotify_instances(messages.append, limit) == 128
     assert "sysctl -w fs.inotify.max_user_instances=1024" in messages[0]
+
+
+def test_down_of_a_lab_that_does_not_exist_says_so_and_fails(tmp_path: Path) -> None:
+    env = {**os.environ, "DIRAC_KIT_ROOT": str(tmp_path), "DIRAC_LAB_NAME": "kitsafe-nosuchlab"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dirac_kit", "lab", "down"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: there is no lab named 'kitsafe-nosuchlab'"), proc.stderr
+    assert " down" not in proc.stdout
+    assert "stopped the podman API service" not in proc.stdout
+
+
+def test_a_removed_lab_forgets_its_markers_and_keeps_its_reports(tmp_path: Path) -> None:
+    paths = LabPaths(tmp_path, "gone")
+    runs = paths.runs
+    keep = [runs / "lab" / "runbooks" / "stage1" / "stage1.html", runs / "lab" / "reports" / "egi.json"]
+    forget = [
+        runs / "lab" / "runbooks" / "stage1" / "markers" / "01-prechecks.done",
+        runs / "lab" / "markers" / "lab" / "stage1" / "prechecks.done",
+        runs / "lab" / "ops" / "frozen-egi.json",
+    ]
+    for path in keep + forget:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    assert forget_progress(runs) == len(forget)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in forget)

@@ -6,7 +6,13 @@ set; the lab test at the end runs the real Fabric path against the lab.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,10 +103,62 @@ def test_freeze_keeps_the_cs_and_unfreeze_restarts_exactly_what_stopped(tmp_path
 def test_freeze_refuses_when_a_host_is_unreachable(tmp_path: Path) -> None:
     fake = FakeHosts()
     fake.down.add("h2")
-    with pytest.raises(Conflict, match="h2 unreachable"):
+    with pytest.raises(Conflict, match=r"h2 unreachable.*--hosts 'egi:!h2'"):
         tasks.freeze(_fleet(fake), "egi", tmp_path)
     assert not any(cmd.startswith("systemctl stop") for _, cmd in fake.commands)
     assert not list(tmp_path.iterdir())
+
+
+def test_freeze_of_the_reachable_hosts_only(tmp_path: Path) -> None:
+    fake = FakeHosts()
+    fake.down.add("h2")
+    assert _fleet(fake).hosts("egi:!h2") == ["h1"]
+    stopped = tasks.freeze(_fleet(fake), "egi", tmp_path, "egi:!h2")
+    assert stopped == {"h1": ["dirac-egi-Framework_Auth.service"]}
+    assert not any(host == "h2" and cmd.startswith("systemctl stop") for host, cmd in fake.commands)
+
+
+@pytest.fixture
+def refusing_sshd() -> Iterator[int]:
+    """A TCP port that answers like a broken sshd: garbage, then closed."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = server.accept()
+                conn.sendall(b"not ssh\r\n")
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_unreachable_hosts_are_one_line_each_and_status_fails(tmp_path: Path, refusing_sshd: int) -> None:
+    """Real Fabric/paramiko against a broken sshd: no tracebacks, no deprecation warning, exit 1."""
+    inventory = tmp_path / "site"
+    inventory.mkdir()
+    (inventory / "hosts.yml").write_text("all:\n  children:\n    egi:\n      hosts:\n        h1:\n        h2:\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host *\n  HostName 127.0.0.1\n  Port {refusing_sshd}\n  User root\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dirac_kit", "ops", "status", "-i", str(inventory), "--ssh-config", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr  # no paramiko tracebacks, no cryptography warning
+    assert [line.split()[:3] for line in proc.stdout.splitlines()[1:]] == [
+        ["h1", "-", "unreachable"],
+        ["h2", "-", "unreachable"],
+    ]
 
 
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab"

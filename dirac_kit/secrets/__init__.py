@@ -1,0 +1,1 @@
+"""`dirac-kit secrets`: the vaulted variables an inventory needs, generated (kolla-genpwd style)."""
