@@ -80,6 +80,7 @@ class Files:
             else:
                 entries[raw] = checked
         se_ids = {name: self.store.se_id(name) for name in {e.se for e in entries.values() if e.se}}
+        self.store.caller_ids(caller)  # a new caller's ids are created and cached before the transaction
         checked_failed = failed
 
         # One transaction, run again whole after a deadlock (InnoDB rolled all of it back).
@@ -89,7 +90,7 @@ class Files:
             with self.store.engine.begin() as conn:
                 heads = {lfn.parent(e.path) for e in entries.values()}
                 rows, denied_dirs = self.store.make_dirs(conn, caller, heads)
-                denied = self.store.may_write(caller, rows, (e.path for e in entries.values()))
+                denied = self.store.may_write(caller, rows, (e.path for e in entries.values()), conn)
                 as_dirs = self.store.subdirectories(conn, [row.dir_id for row in rows.values()])
                 candidates: dict[str, _Entry] = {}
                 for raw, entry in entries.items():
@@ -175,7 +176,7 @@ class Files:
     ) -> None:
         if not entries:
             return
-        uid, gid = self.store.caller_ids(caller)
+        uid, gid = self.store.caller_ids(caller, conn)
         mode = FILE_MODE & ~self.store.umask(caller)
         now = utcnow().strftime("%Y-%m-%d %H:%M:%S")
         file_rows = []
@@ -238,7 +239,7 @@ class Files:
         with self.store.engine.begin() as conn:
             found = self.store.find_files(conn, good.values())
             rows = self.store.dir_rows(conn, {lfn.parent(p) for p in found})
-            denied = self.store.may_write(caller, rows, found)
+            denied = self.store.may_write(caller, rows, found, conn)
             doomed: list[int] = []
             for raw, path in good.items():
                 if path in denied:

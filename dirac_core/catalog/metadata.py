@@ -178,7 +178,7 @@ class Metadata:
     def _target(self, conn: Connection, caller: Caller, path: str) -> tuple[str, int]:
         """(kind, id) of the directory or file at `path`, after the write-permission check."""
         rows = self.store.dir_rows(conn, [path, lfn.parent(path)])
-        uid, gid = self.store.caller_ids(caller)
+        uid, gid = self.store.caller_ids(caller, conn)
         if path in rows:
             row = rows[path]
             if not allowed(caller, row.owner, uid, gid, WRITE):

@@ -48,7 +48,7 @@ class Ownership:
         with self.store.engine.begin() as conn:
             for raw, path in good.items():
                 try:
-                    dir_values, file_values, info_values = prepare(items[raw])
+                    dir_values, file_values, info_values = prepare(items[raw], conn)
                     kind, ident, owner_uid = self._locate(conn, path)
                 except DiracError as exc:
                     failed[raw] = str(exc)
@@ -108,7 +108,7 @@ class Ownership:
     def change_mode(self, caller: Caller, modes: Mapping[str, Any], recursive: bool = False) -> Result:
         """changePathMode: ``{path: mode}`` (octal string or int)."""
 
-        def prepare(raw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        def prepare(raw: Any, _conn: Connection) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
             mode = parse_mode(raw)
             return {"Mode": mode}, {}, {"Mode": mode}
 
@@ -117,13 +117,13 @@ class Ownership:
     def change_owner(self, caller: Caller, owners: Mapping[str, Any], recursive: bool = False) -> Result:
         """changePathOwner: ``{path: user}`` or ``{path: {"Owner": user, "Group": group}}`` (administrators)."""
 
-        def prepare(raw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        def prepare(raw: Any, conn: Connection) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
             spec = raw if isinstance(raw, Mapping) else {"Owner": raw}
             values: dict[str, Any] = {}
             if spec.get("Owner"):
-                values["UID"] = self.store.uid(_name(spec["Owner"], "user"))
+                values["UID"] = self.store.uid(_name(spec["Owner"], "user"), conn)
             if spec.get("Group"):
-                values["GID"] = self.store.gid(_name(spec["Group"], "group"))
+                values["GID"] = self.store.gid(_name(spec["Group"], "group"), conn)
             if not values:
                 raise BadRequest("give Owner and/or Group")
             return values, values, {}
@@ -133,13 +133,13 @@ class Ownership:
     def change_group(self, caller: Caller, groups: Mapping[str, Any], recursive: bool = False) -> Result:
         """changePathGroup: ``{path: group}``; the owner may hand an entry to the group it acts in."""
 
-        def prepare(raw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        def prepare(raw: Any, conn: Connection) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
             group = _name(raw, "group")
             if not is_admin(caller) and group != caller.group:
                 raise BadRequest(
                     f"Permission denied: {caller.username} may only give entries to its group {caller.group}"
                 )
-            values = {"GID": self.store.gid(group)}
+            values = {"GID": self.store.gid(group, conn)}
             return values, values, {}
 
         return self._apply(caller, "changePathGroup", groups, prepare, True, recursive)

@@ -91,7 +91,7 @@ class Replicas:
         with self.store.engine.begin() as conn:
             found = self.store.find_files(conn, (path for path, _se, _pfn in wanted.values()))
             rows = self.store.dir_rows(conn, {lfn.parent(p) for p in found})
-            denied = self.store.may_write(caller, rows, found)
+            denied = self.store.may_write(caller, rows, found, conn)
             todo: dict[str, dict[str, Any]] = {}
             for raw, (path, se, pfn) in wanted.items():
                 if path not in found:
@@ -146,7 +146,7 @@ class Replicas:
         with self.store.engine.begin() as conn:
             found = self.store.find_files(conn, (path for path, _se in wanted.values()))
             rows = self.store.dir_rows(conn, {lfn.parent(p) for p in found})
-            denied = self.store.may_write(caller, rows, found)
+            denied = self.store.may_write(caller, rows, found, conn)
             doomed: list[tuple[int, int]] = []
             for raw, (path, se) in wanted.items():
                 if path in denied:

@@ -128,33 +128,44 @@ class CatalogStore:
         self.recorder.record(operation, caller.username, caller.group, se, files, size, ok, failed)
 
     # ------------------------------------------------------------------------------- users, groups, SEs
-    def _named_id(self, kind: str, table: Any, id_col: str, name_col: str, name: str) -> int:
+    def _named_id(
+        self, kind: str, table: Any, id_col: str, name_col: str, name: str, conn: Connection | None = None
+    ) -> int:
+        """The id of a user or group name, created when new. Inside a request's write transaction pass
+        its `conn`: a second connection would wait for that transaction's own write lock on SQLite."""
         cache = self._names["uid" if kind == "user" else "gid"]
         found = cache.get(name)
         if found is not None:
             return int(found)
-        with self.engine.begin() as conn:
-            row = conn.execute(select(table.c[id_col]).where(table.c[name_col] == name)).first()
-            if row is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(table).values({name_col: name}))
-                except IntegrityError:
-                    pass  # created meanwhile by another request
-                row = conn.execute(select(table.c[id_col]).where(table.c[name_col] == name)).one()
+        if conn is not None:  # not cached: the row is only there if the request's transaction commits
+            return self._find_or_insert_name(conn, table, id_col, name_col, name)
+        with self.engine.begin() as own:
+            ident = self._find_or_insert_name(own, table, id_col, name_col, name)
         with self._lock:
-            cache[name] = int(row[0])
-            self._names[kind][int(row[0])] = name
+            cache[name] = ident
+            self._names[kind][ident] = name
+        return ident
+
+    @staticmethod
+    def _find_or_insert_name(conn: Connection, table: Any, id_col: str, name_col: str, name: str) -> int:
+        row = conn.execute(select(table.c[id_col]).where(table.c[name_col] == name)).first()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(table).values({name_col: name}))
+            except IntegrityError:
+                pass  # created meanwhile by another request
+            row = conn.execute(select(table.c[id_col]).where(table.c[name_col] == name)).one()
         return int(row[0])
 
-    def uid(self, name: str) -> int:
-        return self._named_id("user", FC_Users, "UID", "UserName", name)
+    def uid(self, name: str, conn: Connection | None = None) -> int:
+        return self._named_id("user", FC_Users, "UID", "UserName", name, conn)
 
-    def gid(self, name: str) -> int:
-        return self._named_id("group", FC_Groups, "GID", "GroupName", name)
+    def gid(self, name: str, conn: Connection | None = None) -> int:
+        return self._named_id("group", FC_Groups, "GID", "GroupName", name, conn)
 
-    def caller_ids(self, caller: Caller) -> tuple[int, int]:
-        return self.uid(caller.username), self.gid(caller.group)
+    def caller_ids(self, caller: Caller, conn: Connection | None = None) -> tuple[int, int]:
+        return self.uid(caller.username, conn), self.gid(caller.group, conn)
 
     def user_name(self, uid: int) -> str:
         return self._name_of("user", uid)
@@ -326,7 +337,7 @@ class CatalogStore:
         failed: dict[str, str] = {}
         missing = sorted((p for p in every if p not in rows), key=lambda p: (p.count("/"), p))
         if missing:
-            uid, gid = self.caller_ids(caller)
+            uid, gid = self.caller_ids(caller, conn)
             mode = DIR_MODE & ~self.umask(caller)
             denied: dict[str, str] = {}
             for path in missing:
@@ -387,11 +398,13 @@ class CatalogStore:
             if not allowed(caller, row.owner, uid, gid, READ)
         }
 
-    def may_write(self, caller: Caller, rows: dict[str, DirRow], paths: Iterable[str]) -> dict[str, str]:
+    def may_write(
+        self, caller: Caller, rows: dict[str, DirRow], paths: Iterable[str], conn: Connection | None = None
+    ) -> dict[str, str]:
         """path -> reason for every path whose directory (in `rows`) the caller may not write."""
         if is_admin(caller):
             return {}
-        uid, gid = self.caller_ids(caller)
+        uid, gid = self.caller_ids(caller, conn)
         denied: dict[str, str] = {}
         for path in paths:
             head = lfn.parent(path)

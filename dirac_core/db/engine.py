@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from dirac_core.config.cfg import Config
@@ -66,6 +66,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        _sqlite_transactions(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
@@ -80,3 +81,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# Statements after which pysqlite's own handling would have begun a transaction, plus SAVEPOINT and DDL.
+_SQLITE_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"})
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Real transactions and SAVEPOINTs on SQLite: the documented SQLAlchemy pysqlite workaround.
+
+    pysqlite begins a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT that comes first
+    opens a transaction of its own and its RELEASE commits it: begin_nested() committed at once and
+    survived the outer rollback. Here pysqlite's handling is off (isolation_level None) and the
+    BEGIN is emitted by these hooks. It is emitted lazily, as BEGIN IMMEDIATE before the first write
+    of the SQLAlchemy transaction: reads before it take no lock (readers never wait for a writer, as
+    with WAL before), and the write lock is taken up front with the busy timeout, so a transaction
+    that read first is never refused later with SQLITE_BUSY for a stale snapshot.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_at_first_write(conn: Connection) -> None:
+        conn.info["sqlite_begin_pending"] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get("sqlite_begin_pending") and statement.lstrip().split(None, 1)[0].upper() in _SQLITE_WRITES:
+            conn.info["sqlite_begin_pending"] = False
+            cursor.execute("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(conn: Connection) -> None:
+        conn.info["sqlite_begin_pending"] = False

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 MAX_DIRS_PER_QUERY = 500
 
@@ -82,8 +82,10 @@ def _mysqlclient_insert(
     def flush(chunk: list[bytes]) -> None:
         try:
             cursor.execute(head + b",".join(chunk))
-        except dbapi.IntegrityError as exc:  # the same exception SQLAlchemy would raise
-            raise IntegrityError(f"INSERT INTO {table} ...", None, exc) from exc
+        except dbapi.Error as exc:
+            # The exception SQLAlchemy would raise (IntegrityError, OperationalError, ...): callers and
+            # db/retry.py see a deadlock here as the same 1213 as anywhere else, not a bare DBAPI error.
+            raise DBAPIError.instance(f"INSERT INTO {table} ...", None, exc, dbapi.Error) from exc
         if id_step:  # LAST_INSERT_ID() is the first id of this statement's consecutive block
             first = int(cursor.lastrowid)
             ids.extend(range(first, first + id_step * len(chunk), id_step))

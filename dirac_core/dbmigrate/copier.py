@@ -93,6 +93,8 @@ class Copier:
         self._table_locks: dict[tuple[str, str], threading.Lock] = {}
         self._dumped: set[tuple[str, str]] = set()  # tables whose every chunk is in the manifest
         self._locks_guard = threading.Lock()
+        self._fk_groups: dict[str, dict[str, str]] = {}  # db -> table -> its foreign-key group
+        self._import_locks: dict[tuple[str, str], threading.Lock] = {}
 
     # ------------------------------------------------------------------------------------------ run
     def run(self, dbs: list[DatabasePlan]) -> None:
@@ -416,13 +418,24 @@ class Copier:
             sql = sql.replace(f"CREATE TABLE {quote(table.name)}", f"CREATE TABLE {quote(name)}", 1)
         conn = self._target()
         try:
-            physical.import_table(conn, self._phys_target, job.target, name, sql, self._phys[(job.name, table.name)])
+            with self._import_lock(job.name, table.name):  # not beside a table linked by a foreign key
+                staged = self._phys[(job.name, table.name)]
+                physical.import_table(conn, self._phys_target, job.target, name, sql, staged)
         finally:
             query(conn, "SET FOREIGN_KEY_CHECKS = 0")
         with self._locks_guard:  # two loaders may finish imports of two tables at once
             self.manifest.set(key, sorted({*self.manifest.get(key, []), table.name}))
         self.manifest.set(f"import_seconds:{job.name}:{table.name}", time.monotonic() - start)
         fault_point("load", "after")
+
+    def _import_lock(self, db: str, tbl: str) -> threading.Lock:
+        """The lock shared by the tables of `db` linked to `tbl` by foreign keys (physical.foreign_key_groups)."""
+        with self._locks_guard:
+            groups = self._fk_groups.get(db)
+            if groups is None:
+                tables = {name: table.create_sql for (d, name), table in self._tables.items() if d == db}
+                groups = self._fk_groups[db] = physical.foreign_key_groups(tables)
+            return self._import_locks.setdefault((db, groups.get(tbl, tbl)), threading.Lock())
 
     def _table_lock(self, db: str, tbl: str) -> threading.Lock:
         with self._locks_guard:

@@ -251,8 +251,35 @@ def import_table(
     fault_point("load", "during")
 
 
+_REFERENCES = re.compile(r"\bREFERENCES\s+(?:`(?:[^`]|``)+`\.)?`((?:[^`]|``)+)`", re.IGNORECASE)
+
+
+def foreign_key_groups(create_sql: dict[str, str]) -> dict[str, str]:
+    """table -> one name per group of tables linked by foreign keys (either direction, transitively).
+
+    DDL on such a table takes InnoDB locks on the tables linked to it: DROP TABLE of a referenced table
+    locks the tables that reference it, which an IMPORT TABLESPACE running on one of them holds (1205
+    after innodb_lock_wait_timeout, or a metadata-lock wait that never ends when two such DROPs cross).
+    Imports of one group therefore run one after the other; separate groups still run in parallel.
+    """
+    parent = {name: name for name in create_sql}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for name, sql in create_sql.items():
+        for match in _REFERENCES.finditer(sql):
+            other = match.group(1).replace("``", "`")
+            if other in parent:
+                parent[root(other)] = root(name)
+    return {name: root(name) for name in create_sql}
+
+
 def name_of(staged: dict[str, Any]) -> str:
     return str(staged["table"])
 
 
-__all__ = ["ExportLock", "PhysicalChoice", "choose", "import_table", "lock_for_export", "stage"]
+__all__ = ["ExportLock", "PhysicalChoice", "choose", "foreign_key_groups", "import_table", "lock_for_export", "stage"]

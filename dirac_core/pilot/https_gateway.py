@@ -138,7 +138,7 @@ class HttpsGateway:
                 client.download("sandboxes", tmp, params={"location": location})
                 tmp.seek(0)
                 with tarfile.open(fileobj=tmp) as archive:
-                    # "data" refuses absolute paths, .. and device files: a sandbox cannot escape the job dir.
+                    # tarsafe refuses absolute paths, .., links and devices: a sandbox cannot escape the job dir.
                     extract_data(archive, destination)
 
     def set_status(self, job_id: int, status: str, minor_status: str, application_status: str = "") -> None:

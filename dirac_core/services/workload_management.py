@@ -9,7 +9,8 @@ CS options (``/Systems/WorkloadManagement/<Instance>/...``):
 * ``Services/JobManager/MaxParametricJobs`` (20), ``/Operations/Defaults/JobScheduling/MaxRescheduling`` (3)
 * ``Services/JobManager/MaxJDLBytes``, ``MaxJobCopies``, ``MaxSubmitBytes``: see `dirac_core.services.input_limits`
 * ``Databases/JobDB/MinJobID``: new JobIDs start at least there (applied at start and by ``db init``)
-* ``Services/SandboxStore/BasePath`` (``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10), ``LocalSE``
+* ``Services/SandboxStore/BasePath`` (``DataDir``, else ``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10),
+  ``LocalSE``
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def make_matcher(ctx: ComponentContext) -> Matcher:
 
 
 def make_sandbox_store(ctx: ComponentContext) -> SandboxStore:
+    # BasePath (DIRAC's option) if set, else the component's DataDir (each `dirac-core up` instance and
+    # test has its own), else <InstancePath>/sandboxes of a host installation.
     root = ctx.config.get("/LocalSite/InstancePath", "/opt/dirac")
-    base = Path(ctx.option("BasePath", None) or f"{root}/sandboxes")
+    base = Path(ctx.option("BasePath", None) or ctx.option("DataDir", None) or f"{root}/sandboxes")
     return SandboxStore(
         _db(ctx, "SandboxMetadataDB"),
         _db(ctx, "JobDB"),

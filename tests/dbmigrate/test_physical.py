@@ -217,3 +217,69 @@ def test_logical_when_physical_is_off_or_impossible(
     )
     assert_same_data(physical_source, second_mariadb, source_db, new)
     second_mariadb.execute(f"DROP DATABASE `{new}`")
+
+
+FK_DDL = [
+    # DIRAC's FileCatalogWithFkAndPsDB shape: tables that reference each other, one referenced by several
+    "CREATE TABLE dirs (id INT NOT NULL PRIMARY KEY, parent INT NULL, first_file INT NULL, pad CHAR(200), "
+    "KEY k_parent (parent), KEY k_first (first_file), "
+    "CONSTRAINT fk_dirs_parent FOREIGN KEY (parent) REFERENCES dirs (id)) ENGINE=InnoDB",
+    "CREATE TABLE files (id INT NOT NULL PRIMARY KEY, dir INT NOT NULL, pad CHAR(200), KEY k_dir (dir), "
+    "CONSTRAINT fk_files_dir FOREIGN KEY (dir) REFERENCES dirs (id)) ENGINE=InnoDB",
+    "ALTER TABLE dirs ADD CONSTRAINT fk_dirs_first FOREIGN KEY (first_file) REFERENCES files (id)",
+    "CREATE TABLE replicas (id INT NOT NULL PRIMARY KEY, file INT NOT NULL, pad CHAR(200), KEY k_file (file), "
+    "CONSTRAINT fk_replicas_file FOREIGN KEY (file) REFERENCES files (id)) ENGINE=InnoDB",
+    "CREATE TABLE info (file INT NOT NULL PRIMARY KEY, pad CHAR(200), "
+    "CONSTRAINT fk_info_file FOREIGN KEY (file) REFERENCES files (id)) ENGINE=InnoDB",
+]
+
+
+def test_physical_copy_of_tables_linked_by_foreign_keys_passes_the_first_time(
+    tmp_path: Path, physical_source: MariaDBServer, second_mariadb: MariaDBServer
+) -> None:
+    """Dropping a referenced table takes an InnoDB lock on the tables that reference it, which another
+    worker's IMPORT TABLESPACE holds: on a loaded machine the DROP ran into 1205. Imports of tables
+    linked by foreign keys must not overlap. The target's lock wait is cut to 1 s so that an overlap
+    fails here as it did on a loaded machine after 50 s."""
+    db = f"phys_fk_{secrets.token_hex(3)}"
+    rows = 20_000
+    conn = physical_source.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"USE `{db}`")
+        for ddl in FK_DDL:
+            cur.execute(ddl)
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        pad = "p" * 200
+        for start in range(0, rows, 5000):
+            ids = range(start + 1, start + 5001)
+            cur.executemany("INSERT INTO dirs VALUES (%s, %s, %s, %s)", [(i, (i // 2) or None, i, pad) for i in ids])
+            cur.executemany("INSERT INTO files VALUES (%s, %s, %s)", [(i, i, pad) for i in ids])
+            cur.executemany("INSERT INTO replicas VALUES (%s, %s, %s)", [(i, i, pad) for i in ids])
+            cur.executemany("INSERT INTO info VALUES (%s, %s)", [(i, pad) for i in ids])
+        conn.commit()
+    finally:
+        conn.close()
+    new = f"{db}_copy"
+    before = second_mariadb.execute("SELECT @@GLOBAL.innodb_lock_wait_timeout")[0][0]
+    second_mariadb.execute("SET GLOBAL innodb_lock_wait_timeout = 1")
+    try:
+        plan = write_plan(
+            tmp_path / "plan.yml",
+            target_of(physical_source),
+            target_of(second_mariadb),
+            [{"name": db, "strategy": "copy", "target_name": new}],
+            chunk_rows=2000,
+            workers=4,
+        )
+        report_file = tmp_path / "r.json"
+        out = run_cli("migrate", str(plan), "--state-dir", str(tmp_path / "state"), "--report", str(report_file))
+    finally:
+        second_mariadb.execute(f"SET GLOBAL innodb_lock_wait_timeout = {int(before)}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(report_file.read_text())["databases"][0]
+    assert report["verdict"] == "PASS", report
+    assert report["notes"][0].startswith("copy path: physical (InnoDB tablespace import) for 4 table(s)")
+    assert_same_data(physical_source, second_mariadb, db, new)
+    physical_source.execute(f"DROP DATABASE `{db}`")
