@@ -1,5 +1,5 @@
 # Front door for developers and CI. `make demo` runs the main job, `make test` runs the tests.
-.PHONY: setup test test-slow lint demo lab-demo clean
+.PHONY: setup test test-slow lint contract demo lab-demo clean
 
 setup: .venv/.installed
 
@@ -16,6 +16,10 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/lint-imports
+
+# Regenerate what the deployment contract (dirac_core/contract) gives: playbooks/vars/components.yml, docs tables.
+contract: setup
+	.venv/bin/python -m dirac_core.contract --write
 
 demo: setup
 	bash scripts/demo.sh

@@ -42,6 +42,26 @@ def _fields(conn: Connection, table: Table) -> dict[str, str]:
     return {name: mtype for name, mtype in conn.execute(select(table.c.MetaName, table.c.MetaType))}
 
 
+class _NameTaken(Exception):
+    def __init__(self, field: tuple[str, str, str]) -> None:
+        super().__init__(field[1])
+        self.field = field
+
+
+def _same_name_in(conn: Connection, name: str, besides: tuple[str, str] | None = None) -> tuple[str, str, str] | None:
+    """(kind, name, type) of the field whose name equals `name` up to case, if any.
+
+    Field names are ASCII and MariaDB's default collation ignores case, so ``energy`` and ``Energy``
+    are one name there, and SQLite's table names (FC_Meta_<name>) ignore case too: both backends
+    decide a clash the same way, whatever the collation of the MetaName column."""
+    for kind, table in ((DIR, FC_MetaFields), (FILE, FC_FileMetaFields)):
+        query = select(table.c.MetaName, table.c.MetaType).where(func.lower(table.c.MetaName) == name.lower())
+        for known, meta_type in conn.execute(query):
+            if (kind, known) != besides:  # compared in Python: a case-insensitive `!=` would hide the clash
+                return kind, str(known), str(meta_type)
+    return None
+
+
 def file_meta_tables(conn: Connection) -> list[Table]:
     return [meta_value_table(n, t, file_meta=True) for n, t in _fields(conn, FC_FileMetaFields).items()]
 
@@ -143,25 +163,41 @@ class Metadata:
             raise BadRequest(f"metadata kind {kind!r}: use -d (directory) or -f (file)")
         normalized = normalize_meta_type(meta_type)
         table = meta_value_table(name, normalized, file_meta=kind == FILE)
-        known = self.fields(refresh=True)
-        mine, other = (
-            ("DirectoryMetaFields", "FileMetaFields") if kind == DIR else ("FileMetaFields", "DirectoryMetaFields")
-        )
-        if name in known[other]:
-            raise Conflict(f"metadata field {name!r} already exists as a {other[:-6]} field: pick another name")
-        if name in known[mine]:
-            if known[mine][name] != normalized:
-                raise Conflict(f"metadata field {name!r} already exists with type {known[mine][name]}")
-            return f"metadata field {name} already exists"
-        table.create(self.store.engine, checkfirst=True)  # DDL: outside the row transaction (MariaDB commits it)
         fields_table = FC_MetaFields if kind == DIR else FC_FileMetaFields
-        try:
-            with self.store.engine.begin() as conn:
-                conn.execute(insert(fields_table).values(MetaName=name, MetaType=normalized))
-        except IntegrityError:
-            pass  # added concurrently with the same name
+        existing = self._same_name(name)
+        if existing is None:
+            table.create(self.store.engine, checkfirst=True)  # DDL: outside the row transaction (MariaDB commits it)
+            try:
+                # Insert, then look for another name equal up to case, in one transaction: the insert holds
+                # the write lock (SQLite) so a concurrent add waits, and a clash rolls this one back.
+                with self.store.engine.begin() as conn:
+                    conn.execute(insert(fields_table).values(MetaName=name, MetaType=normalized))
+                    clash = _same_name_in(conn, name, besides=(kind, name))
+                    if clash is not None:
+                        raise _NameTaken(clash)
+            except _NameTaken as taken:
+                existing = taken.field
+            except IntegrityError:  # added concurrently under this name (MariaDB: or one equal up to case)
+                existing = self._same_name(name)
         self.fields(refresh=True)
-        return f"metadata field {name} added ({normalized})"
+        if existing is None:
+            return f"metadata field {name} added ({normalized})"
+        known_kind, known_name, known_type = existing
+        if known_kind != kind:
+            where = "directory" if known_kind == DIR else "file"
+            raise Conflict(f"metadata field {name!r} clashes with the {where} field {known_name!r}: pick another name")
+        if known_name != name:
+            raise Conflict(
+                f"metadata field {name!r} clashes with the existing field {known_name!r}: "
+                "field names are case-insensitive, use that one or pick another name"
+            )
+        if known_type != normalized:
+            raise Conflict(f"metadata field {name!r} already exists with type {known_type}")
+        return f"metadata field {name} already exists"
+
+    def _same_name(self, name: str) -> tuple[str, str, str] | None:
+        with self.store.engine.connect() as conn:
+            return _same_name_in(conn, name)
 
     def delete_field(self, caller: Caller, name: str) -> None:
         """deleteMetadataField (FileCatalogManagement): drops the field and all its values."""
@@ -171,7 +207,10 @@ class Metadata:
         fields_table = FC_MetaFields if kind == DIR else FC_FileMetaFields
         with self.store.engine.begin() as conn:
             conn.execute(delete(fields_table).where(fields_table.c.MetaName == name))
-        meta_value_table(name, meta_type, file_meta=kind == FILE).drop(self.store.engine, checkfirst=True)
+            twin = _same_name_in(conn, name)
+        # A twin equal up to case can only predate the clash check, on SQLite, where both names are one table.
+        if twin is None or twin[0] != kind:
+            meta_value_table(name, meta_type, file_meta=kind == FILE).drop(self.store.engine, checkfirst=True)
         self.fields(refresh=True)
 
     # ------------------------------------------------------------------------------- values

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.config.cfg import Config
+from dirac_core.contract.components import component_spec
 from dirac_core.errors import BadRequest
 
 READ = 4
@@ -67,7 +68,8 @@ def parse_mode(raw: object) -> int:
 def config_umask(config: Config, service_section: str) -> UmaskPolicy:
     """Umask of a caller: ``/Registry/Users/<user>/Umask``, else ``/Registry/Groups/<group>/Umask``,
     else ``<service section>/DefaultUmask`` (0022)."""
-    default = parse_mode(config.get(f"{service_section}/DefaultUmask", "022") or "022")
+    declared = str(component_spec("DataManagement/FileCatalog").option("DefaultUmask").default)
+    default = parse_mode(config.get(f"{service_section}/DefaultUmask", declared) or declared)
 
     def umask(caller: Caller) -> int:
         for path in (f"/Registry/Users/{caller.username}/Umask", f"/Registry/Groups/{caller.group}/Umask"):

@@ -339,9 +339,12 @@ class CatalogStore:
         if missing:
             uid, gid = self.caller_ids(caller, conn)
             mode = DIR_MODE & ~self.umask(caller)
-            denied: dict[str, str] = {}
+            # A missing directory whose path is a file cannot be made, nor anything below it (DIRAC's DFC).
+            denied = {path: f"{path} exists and is a file" for path in self.find_files(conn, missing)}
             for path in missing:
                 parent_path = lfn.parent(path)
+                if path in denied:
+                    continue
                 if parent_path in denied:
                     denied[path] = denied[parent_path]
                     continue

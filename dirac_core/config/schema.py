@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dirac_core.config.valuetypes import BOOL, DB_URL, INT, NUMBER, PATH, PORT, STRING, URL, URL_LIST, ValueType
+from dirac_core.contract.components import declared_components
+from dirac_core.contract.options import SERVICE_OPTIONS, Kind, OptionSpec
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,28 @@ KNOWN_SECTIONS: tuple[KnownSections, ...] = (
     ),
 )
 
+_KINDS: dict[Kind, ValueType] = {
+    "int": INT,
+    "number": NUMBER,
+    "bool": BOOL,
+    "port": PORT,
+    "path": PATH,
+    "string": STRING,
+}
+
+
+def _typed(section: str, options: tuple[OptionSpec, ...]) -> tuple[OptionType, ...]:
+    return tuple(OptionType(f"{section}/{o.name}", _KINDS[o.kind]) for o in options if o.checked)
+
+
+def declared_option_types() -> tuple[OptionType, ...]:
+    """The types of the options declared in dirac_core.contract: any service's, then each component's."""
+    found = _typed("/Systems/*/*/Services/*", SERVICE_OPTIONS)
+    for spec in declared_components().values():
+        found += _typed(f"/Systems/{spec.system}/*/Services/{spec.service}", spec.options)
+    return found
+
+
 OPTION_TYPES: tuple[OptionType, ...] = (
     OptionType("/DIRAC/Setup", STRING),
     OptionType("/DIRAC/Configuration/Master", BOOL),
@@ -82,10 +106,7 @@ OPTION_TYPES: tuple[OptionType, ...] = (
     OptionType("/DIRAC/Security/CertFile", PATH),
     OptionType("/DIRAC/Security/KeyFile", PATH),
     OptionType("/DIRAC/Security/CALocation", PATH),
-    OptionType("/Systems/*/*/Services/*/Port", PORT),
-    OptionType("/Systems/*/*/Services/*/MaxThreads", INT),
-    OptionType("/Systems/*/*/Services/*/PollInterval", NUMBER),
-    OptionType("/Systems/*/*/Services/*/DataDir", PATH),
+    *declared_option_types(),
     OptionType("/Systems/*/*/Agents/*/PollingTime", INT),
     OptionType("/Systems/*/*/URLs/*", URL_LIST),
     OptionType("/Systems/*/*/FailoverURLs/*", URL_LIST),

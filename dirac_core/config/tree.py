@@ -1,11 +1,17 @@
-"""Write CFG text from nested dicts (generated configurations: `dirac-core up`, tests)."""
+"""Write CFG text from nested dicts: the one writer of generated configurations.
+
+`dirac-core up` writes its dirac.cfg with it, and the dirac_config role its layer files (its
+``to_dirac_cfg`` filter is this function). CFG forbids opening a section twice in a file, so
+generated and operator-given content are merged as dicts first, then written once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-CfgTree = Mapping[str, Any]  # str -> str | int | list[str] | CfgTree
+CfgTree = Mapping[str, Any]  # str -> str | int | bool | list[str] | None | CfgTree
+INDENT = "  "
 
 
 def merge_trees(base: CfgTree, extra: CfgTree) -> dict[str, Any]:
@@ -19,21 +25,29 @@ def merge_trees(base: CfgTree, extra: CfgTree) -> dict[str, Any]:
     return merged
 
 
-def tree_to_cfg(tree: CfgTree, indent: int = 0) -> str:
-    pad = "  " * indent
-    lines: list[str] = []
+def cfg_value(value: Any) -> str:
+    """One option value as CFG writes it: lists joined by ', ', booleans yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(cfg_value(item) for item in value)
+    return str(value)
+
+
+def _lines(tree: CfgTree, depth: int) -> list[str]:
+    pad = INDENT * depth
+    out: list[str] = []
     for key, value in tree.items():
         if isinstance(value, Mapping):
-            lines.append(f"{pad}{key}")
-            lines.append(f"{pad}{{")
-            body = tree_to_cfg(value, indent + 1)
-            if body:
-                lines.append(body.rstrip("\n"))
-            lines.append(f"{pad}}}")
-        elif isinstance(value, list | tuple):
-            lines.append(f"{pad}{key} = {', '.join(str(v) for v in value)}")
-        elif isinstance(value, bool):
-            lines.append(f"{pad}{key} = {'yes' if value else 'no'}")
-        else:
-            lines.append(f"{pad}{key} = {value}")
-    return "\n".join(lines) + ("\n" if lines else "")
+            out += [f"{pad}{key}", f"{pad}{{", *_lines(value, depth + 1), f"{pad}}}"]
+        elif value is not None:  # None: the option is left out (an unset Ansible variable)
+            text = cfg_value(value)
+            if "\n" in text:
+                raise ValueError(f"CFG option {key!r} has a multi-line value: CFG values are single lines")
+            out.append(f"{pad}{key} = {text}")
+    return out
+
+
+def tree_to_cfg(tree: CfgTree) -> str:
+    """{"DIRAC": {"Setup": "X"}} -> 'DIRAC\\n{\\n  Setup = X\\n}\\n'."""
+    return "\n".join(_lines(tree, 0)) + "\n"

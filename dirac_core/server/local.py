@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from dirac_core.auth.caller import Properties
 from dirac_core.auth.tokens import generate_signing_key
 from dirac_core.config.tree import merge_trees, tree_to_cfg
+from dirac_core.contract.instance import service_url, setups_section
 from dirac_core.services.component import Component
 from dirac_core.x509.certs import (
     create_ca,
@@ -187,7 +188,7 @@ def local_config_text(
         port = ports.get(component.name, component.default_port)
         data_dir = layout.root / "data" / component.name.replace("/", "_")
         system["Services"][component.service] = {"Port": port, "Host": host, "DataDir": str(data_dir)}
-        system["URLs"][component.service] = f"https://{host}:{port}/{component.name}"
+        system["URLs"][component.service] = service_url(host, port, component.name)
         for db_system, db_name in component.databases:
             db_section = systems.setdefault(db_system, {INSTANCE: {"Services": {}, "URLs": {}, "Databases": {}}})[
                 INSTANCE
@@ -196,7 +197,7 @@ def local_config_text(
             if isinstance(url, URL):  # test databases (root, empty password): keep the password in the URL
                 url = url.render_as_string(hide_password=False)
             db_section[db_name] = {"URL": url}
-    setups = {system: INSTANCE for system in sorted({*systems, "Framework", "Configuration"})}
+    setups = setups_section({*systems, "Framework", "Configuration"}, INSTANCE)
     tree: dict[str, Any] = {
         "DIRAC": {
             "Setup": SETUP,

@@ -19,6 +19,7 @@ import uvicorn
 from dirac_core.auth.settings import tls_settings
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import component_section
+from dirac_core.contract.options import service_option
 from dirac_core.server.app import create_app
 from dirac_core.server.engines import EngineCache
 from dirac_core.server.tls import TLSInfoProtocol, server_ssl_context
@@ -64,9 +65,10 @@ def serve(
     server_ssl_context(settings)  # fail fast on unreadable cert/key/CA
     _warn_if_expiring(settings.cert_file)
     app = create_app(component, ctx)
-    bind_host = host or ctx.option("Host", "0.0.0.0") or "0.0.0.0"  # noqa: S104 - services listen on all interfaces
+    bind_host = host or ctx.declared(service_option("Host")) or str(service_option("Host").default)
     bind_port = port if port is not None else config.get_int(f"{ctx.section}/Port", component.default_port)
-    grace = config.get_int(f"{ctx.section}/GracefulShutdownTimeout", 30)
+    grace_option = service_option("GracefulShutdownTimeout")
+    grace = config.get_int(f"{ctx.section}/{grace_option.name}", int(str(grace_option.default)))
     uv_config = uvicorn.Config(
         app,
         host=bind_host,

@@ -1,15 +1,8 @@
-"""The Accounting components: DataStore (9133) and ReportGenerator (9134), over AccountingDB.
+"""The Accounting components: DataStore and ReportGenerator, over AccountingDB.
 
-CS options (``/Systems/Accounting/<Instance>/Services/DataStore``):
-
-* ``RunBucketing`` (yes): take part in the election of the one bucketing DataStore (``ac_Leases``);
-* ``BucketingInterval`` (30 s): how often the bucketing DataStore buckets pending records;
-* ``BucketingLease`` (120 s): how long a bucketer's lease lasts without renewal (> interval);
-* ``CompactInterval`` (3600 s): how often the bucketing DataStore merges aged buckets (0: never);
-* ``MaxRecordsPerCommit`` (10000);
-* ``MaxRecordSpanDays`` (31): longest time one record may span (each spans buckets of ~15 min).
-
-``Services/ReportGenerator/MaxReportSpanDays`` (3660): the longest period one report may cover.
+Ports and the DataStore's CS options (``RunBucketing``: take part in the election of the one
+bucketing DataStore, ``ac_Leases``; ``BucketingInterval``, ``BucketingLease`` (> interval),
+``CompactInterval``, ``MaxRecordsPerCommit``) are declared in `dirac_core.contract.components`.
 
 Both serve the Setup ``/DIRAC/Setup``: types are registered for it at start (tables ``<Setup>_<Type>``).
 """
@@ -20,44 +13,37 @@ import atexit
 
 from dirac_core.accounting.bucketing import Bucketer
 from dirac_core.accounting.datastore import DataStore
-from dirac_core.accounting.records import MAX_RECORDS
 from dirac_core.accounting.report_generator import ReportGenerator
 from dirac_core.accounting.reports import Reports
 from dirac_core.config.paths import setup_name
+from dirac_core.contract.components import component_spec
 from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
 from dirac_core.services.building import router_from, rpc_from
-from dirac_core.services.component import Component, ComponentContext
+from dirac_core.services.component import Component, ComponentContext, declared_component
 from dirac_core.services.input_limits import limit_of
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")
 
 
-def _float_option(ctx: ComponentContext, name: str, default: float) -> float:
-    raw = ctx.option(name, str(default))
-    try:
-        return float(raw or default)
-    except ValueError:
-        raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not a number") from None
-
-
 def make_data_store(ctx: ComponentContext) -> DataStore:
     db = AccountingDB(ctx.engine(*DB))
-    run_bucketing = (ctx.option("RunBucketing", "yes") or "yes").lower() in {"yes", "true", "1", "on"}
-    interval = _float_option(ctx, "BucketingInterval", 30.0)
-    lease = _float_option(ctx, "BucketingLease", max(120.0, interval * 4))
+    option = component_spec(f"{SYSTEM}/DataStore").option
+    run_bucketing = ctx.bool_option(option("RunBucketing"))
+    interval = ctx.number_option(option("BucketingInterval"))
+    lease = ctx.number_option(option("BucketingLease"), max(120.0, interval * 4))
     if run_bucketing and lease <= interval:
         raise ConfigError(f"{ctx.section}/BucketingLease ({lease}) must be longer than BucketingInterval ({interval})")
     store = DataStore(
         db,
         setup_name(ctx.config),
         bucketer=(
-            Bucketer(db, lease_seconds=lease, compact_seconds=_float_option(ctx, "CompactInterval", 3600.0))
+            Bucketer(db, lease_seconds=lease, compact_seconds=ctx.number_option(option("CompactInterval")))
             if run_bucketing
             else None
         ),
-        max_records=int(_float_option(ctx, "MaxRecordsPerCommit", MAX_RECORDS)),
+        max_records=int(ctx.number_option(option("MaxRecordsPerCommit"))),
         max_span_days=limit_of(ctx, "MaxRecordSpanDays", f"{SYSTEM}/DataStore"),
     )
     store.try_register_types()
@@ -77,20 +63,14 @@ def components() -> list[Component]:
     from dirac_core.services import accounting_rest, accounting_rpc
 
     return [
-        Component(
+        declared_component(
             f"{SYSTEM}/DataStore",
-            9133,
-            (DB,),
             router_from("DataStore", make_data_store, accounting_rest.data_store_router),
             rpc_from("DataStore", make_data_store, accounting_rpc.data_store_rpc),
-            "Stores accounting records (Job, DataOperation) and buckets them",
         ),
-        Component(
+        declared_component(
             f"{SYSTEM}/ReportGenerator",
-            9134,
-            (DB,),
             router_from("ReportGenerator", make_report_generator, accounting_rest.report_generator_router),
             rpc_from("ReportGenerator", make_report_generator, accounting_rpc.report_generator_rpc),
-            "Accounting reports (JSON, CSV) and plots (PNG)",
         ),
     ]

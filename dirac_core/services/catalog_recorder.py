@@ -5,8 +5,9 @@ Set in the catalog service section (``/Systems/DataManagement/<Instance>/Service
     OperationRecorder = dirac_core.services.catalog_recorder:catalog_recorder
 
 The catalog service then commits DataOperation records with its host certificate to the DataStore
-named by ``/Systems/Accounting/<Instance>/URLs/DataStore``, in batches (``AccountingBatchSize``,
-100) and at least every ``AccountingFlushSeconds`` (30) by a background thread. The site recorded
+named by ``/Systems/Accounting/<Instance>/URLs/DataStore``, in batches (``AccountingBatchSize``)
+and at least every ``AccountingFlushSeconds`` by a background thread (both declared with their
+defaults in `dirac_core.contract.components`). The site recorded
 as Source and ExecutionSite is ``/LocalSite/Site`` (default ``DIRAC.Local.local``).
 """
 
@@ -20,9 +21,11 @@ from typing import Any
 from dirac_core.client.accounting import DATA_STORE, AccountingClient, DataOperationRecorder
 from dirac_core.client.config import ca_bundle, service_url
 from dirac_core.client.http import ServiceClient
+from dirac_core.contract.components import component_spec
 from dirac_core.services.component import ComponentContext
 
 log = logging.getLogger(__name__)
+_OPTION = component_spec("DataManagement/FileCatalog").option  # it runs inside the catalog service
 
 
 class _LazyStore:
@@ -51,14 +54,15 @@ class _LazyStore:
 
 
 def catalog_recorder(ctx: ComponentContext) -> DataOperationRecorder:
-    def number(name: str, default: float) -> float:
+    def number(name: str) -> float:
+        default = float(str(_OPTION(name).default))
         try:
             return float(ctx.option(name, str(default)) or default)
         except ValueError:
             log.warning("%s/%s is not a number: using %s", ctx.section, name, default)
             return default
 
-    flush_seconds = number("AccountingFlushSeconds", 30.0)
+    flush_seconds = number("AccountingFlushSeconds")
     store = _LazyStore(ctx)
     stop = threading.Event()
 
@@ -69,7 +73,7 @@ def catalog_recorder(ctx: ComponentContext) -> DataOperationRecorder:
     recorder = DataOperationRecorder(
         store.commit,
         site=ctx.config.get("/LocalSite/Site", "DIRAC.Local.local"),
-        batch_size=int(number("AccountingBatchSize", 100)),
+        batch_size=int(number("AccountingBatchSize")),
         max_delay=flush_seconds,
         on_close=close,
     )

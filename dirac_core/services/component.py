@@ -13,6 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dirac_core.contract.components import component_spec
+from dirac_core.contract.options import OptionSpec
+from dirac_core.errors import ConfigError
+
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from sqlalchemy import Engine
@@ -41,6 +45,29 @@ class ComponentContext:
     def option(self, name: str, default: str | None = None) -> str | None:
         return self.config.get(f"{self.section}/{name}", default)
 
+    # Declared options (dirac_core.contract): the default and the kind come from the declaration.
+    def declared(self, option: OptionSpec) -> str | None:
+        return self.option(option.name, option.default)
+
+    def int_option(self, option: OptionSpec) -> int:
+        raw = self.declared(option)
+        try:
+            return int(raw or str(option.default))
+        except ValueError:
+            raise ConfigError(f"{self.section}/{option.name} = {raw!r} is not an integer") from None
+
+    def number_option(self, option: OptionSpec, default: float | None = None) -> float:
+        """`default` stands for a default computed at start (declared as None)."""
+        fallback = option.default if default is None else str(default)
+        raw = self.option(option.name, fallback)
+        try:
+            return float(raw or str(fallback))
+        except ValueError:
+            raise ConfigError(f"{self.section}/{option.name} = {raw!r} is not a number") from None
+
+    def bool_option(self, option: OptionSpec) -> bool:
+        return (self.declared(option) or str(option.default)).lower() in {"yes", "true", "1", "on"}
+
 
 @dataclass(frozen=True)
 class Component:
@@ -62,4 +89,24 @@ class Component:
         return self.name.partition("/")[2]
 
 
-__all__ = ["Caller", "Component", "ComponentContext", "RpcMethod"]
+def declared_component(
+    name: str,
+    build_router: Callable[[ComponentContext], APIRouter] | None = None,
+    build_rpc: Callable[[ComponentContext], dict[str, RpcMethod]] | None = None,
+    *,
+    rest_requires_auth: bool = True,
+) -> Component:
+    """The runtime `Component` of `name`: port, databases and description from its declaration."""
+    spec = component_spec(name)
+    return Component(
+        spec.name,
+        spec.port,
+        spec.database_pairs,
+        build_router,
+        build_rpc,
+        spec.description,
+        rest_requires_auth,
+    )
+
+
+__all__ = ["Caller", "Component", "ComponentContext", "RpcMethod", "declared_component"]

@@ -1,8 +1,7 @@
-"""Configuration/Server (port 9135): DIRAC's CS, served from the layered CFG, with master/slave.
+"""Configuration/Server: DIRAC's CS, served from the layered CFG, with master/slave.
 
-Options (``/Systems/Configuration/<Instance>/Services/Server``): ``Port``, ``DataDir`` (current CS
-and ``csbackup/``), ``Layers`` (layer set of the master; default: the runtime's ``--cfg`` files),
-``PollInterval`` (seconds; default ``/DIRAC/Configuration/RefreshTime``, 300). The role comes from
+Its port and options (``/Systems/Configuration/<Instance>/Services/Server``: ``DataDir``, ``Layers``,
+``PollInterval``, ``BackupDir``) are declared in `dirac_core.contract.components`. The role comes from
 the host-local ``/DIRAC/Configuration/Master = yes|no``; a slave reads from
 ``/DIRAC/Configuration/MasterServer`` (else the first of ``/DIRAC/Configuration/Servers``).
 
@@ -26,23 +25,26 @@ from dirac_core.auth.caller import Caller
 from dirac_core.auth.dependencies import current_caller
 from dirac_core.client.cs import ConfigurationClient
 from dirac_core.config.layers import layer_set
+from dirac_core.contract.components import component_spec
 from dirac_core.cs.server import ConfigurationServer, ServerSettings
 from dirac_core.errors import BadRequest, ConfigError
-from dirac_core.services.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.component import ComponentContext, RpcMethod, declared_component
 
-DEFAULT_DATA_DIR = "/opt/dirac/etc/csdata"
+NAME = "Configuration/Server"
+OPTION = component_spec(NAME).option
+DEFAULT_DATA_DIR = str(OPTION("DataDir").default)
 
 
 def settings_from_context(ctx: ComponentContext) -> ServerSettings:
     config = ctx.config
     master = config.get_bool("/DIRAC/Configuration/Master", False)
-    poll = float(ctx.option("PollInterval") or config.get_int("/DIRAC/Configuration/RefreshTime", 300))
-    data_dir = Path(ctx.option("DataDir") or DEFAULT_DATA_DIR)
-    specs = [s.strip() for s in (ctx.option("Layers") or "").split(",") if s.strip()] or config.sources
+    poll = float(ctx.declared(OPTION("PollInterval")) or config.get_int("/DIRAC/Configuration/RefreshTime", 300))
+    data_dir = Path(ctx.declared(OPTION("DataDir")) or DEFAULT_DATA_DIR)
+    specs = [s.strip() for s in (ctx.declared(OPTION("Layers")) or "").split(",") if s.strip()] or config.sources
     layers = [layer for layer in layer_set(specs) if layer.scope == "global"] if master else []
     servers = config.get_list("/DIRAC/Configuration/Servers")
     master_url = config.get("/DIRAC/Configuration/MasterServer", None) or (servers[0] if servers else None)
-    backup = ctx.option("BackupDir")
+    backup = ctx.declared(OPTION("BackupDir"))
     return ServerSettings(master, data_dir, Path(backup) if backup else None, poll, layers, master_url)
 
 
@@ -57,7 +59,7 @@ def configuration_server(ctx: ComponentContext) -> ConfigurationServer:
         if not settings.master_url:
             raise ConfigError(
                 "Configuration/Server slave has no master: set /DIRAC/Configuration/MasterServer = "
-                "https://<master>:9135/Configuration/Server"
+                f"https://<master>:{component_spec(NAME).port}/{NAME}"
             )
         factory = ctx.extras.get("http_client_factory")
         link = ConfigurationClient(settings.master_url, factory(settings.master_url) if factory else None)
@@ -174,10 +176,4 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
     }
 
 
-COMPONENT = Component(
-    name="Configuration/Server",
-    default_port=9135,
-    build_router=build_router,
-    build_rpc=build_rpc,
-    description="DIRAC Configuration Service: serves the layered CS with versions; master/slave",
-)
+COMPONENT = declared_component(NAME, build_router, build_rpc)

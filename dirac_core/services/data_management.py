@@ -1,17 +1,11 @@
-"""The DataManagement/FileCatalog component (DIRAC port 9197), and other catalogs run from the same code.
+"""The DataManagement/FileCatalog component, and other catalogs run from the same code.
 
-CS options (``/Systems/DataManagement/<Instance>/Services/<Catalog>/...``):
-
-* ``Database`` (FileCatalogDB): the DBName under ``.../Databases``; a second catalog names its own.
-* ``Module`` (for a second catalog only): ``FileCatalog``, DIRAC's way of running one service's code
-  under another name, e.g. ``Services/EiscatFileCatalog { Module = FileCatalog; Database = EiscatFileCatalogDB }``
-  then ``dirac-core serve DataManagement/EiscatFileCatalog`` (see `dirac_core.server.modules`).
-* ``MaxBulkSize`` (100000): most LFNs one bulk call may carry.
-* ``DefaultUmask`` (022), overridden by ``/Registry/Users/<user>/Umask`` or ``/Registry/Groups/<group>/Umask``.
-* ``MaxQueryNesting`` (32), ``MaxQueryConditions`` (200): how complex a findFilesByMetadata query may be.
-* ``GlobalReadAccess`` (True): everyone may read every entry (DIRAC's default); False checks read bits.
-* ``OperationRecorder``: ``module:factory`` called with the ComponentContext, returning the
-  `dirac_core.catalog.hooks.OperationRecorder` (e.g. accounting DataOperation records); default none.
+Its port and CS options (``/Systems/DataManagement/<Instance>/Services/<Catalog>/...``) are declared
+in `dirac_core.contract.components`. ``Module`` runs the catalog code under another name, e.g.
+``Services/EiscatFileCatalog { Module = FileCatalog; Database = EiscatFileCatalogDB }`` then
+``dirac-core serve DataManagement/EiscatFileCatalog`` (see `dirac_core.server.modules`).
+``OperationRecorder`` is a ``module:factory`` called with the ComponentContext, returning the
+`dirac_core.catalog.hooks.OperationRecorder` (e.g. accounting DataOperation records).
 
 Storage elements are those of ``/Resources/StorageElements``; when that section is empty any SE name
 is accepted. Catalogs are listed for clients under ``/Resources/FileCatalogs/<Catalog>``.
@@ -28,28 +22,19 @@ from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.permissions import config_umask
 from dirac_core.catalog.query import QueryLimits
-from dirac_core.catalog.store import DEFAULT_MAX_BULK
+from dirac_core.contract.components import component_spec
 from dirac_core.db.installed import DatabaseSpec, get_database
-from dirac_core.errors import ConfigError
-from dirac_core.services.component import Component, ComponentContext, RpcMethod
+from dirac_core.services.component import ComponentContext, RpcMethod, declared_component
 from dirac_core.services.input_limits import limit_of
 from dirac_core.services.instance_databases import copy_spec
 
 SYSTEM = "DataManagement"
 SERVICE = "FileCatalog"
-DEFAULT_DB = "FileCatalogDB"
-PORT = 9197
+OPTION = component_spec(f"{SYSTEM}/{SERVICE}").option
+DEFAULT_DB = str(OPTION("Database").default)
 FILE_CATALOG = f"{SYSTEM}/{SERVICE}"  # catalogs of any name (Module = FileCatalog) share its limits
 
 log = logging.getLogger("dirac_core.catalog")
-
-
-def _int_option(ctx: ComponentContext, name: str, default: int) -> int:
-    raw = ctx.option(name, str(default))
-    try:
-        return int(raw or default)
-    except ValueError:
-        raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not an integer") from None
 
 
 def catalog_spec(db_name: str) -> DatabaseSpec:
@@ -59,7 +44,7 @@ def catalog_spec(db_name: str) -> DatabaseSpec:
 
 def _recorder(ctx: ComponentContext) -> OperationRecorder | None:
     found = ctx.extras.get("catalog_recorder")
-    ref = ctx.option("OperationRecorder", None)
+    ref = ctx.declared(OPTION("OperationRecorder"))
     if found is None and ref:
         from dirac_core.plugins import import_object
 
@@ -68,7 +53,7 @@ def _recorder(ctx: ComponentContext) -> OperationRecorder | None:
 
 
 def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
-    db_name = ctx.option("Database", None) or DEFAULT_DB
+    db_name = ctx.declared(OPTION("Database")) or DEFAULT_DB
     engine = ctx.engine(SYSTEM, db_name)
     if db_name != DEFAULT_DB:
         # `dirac-core db init EiscatFileCatalogDB` manages it (dirac_core.services.instance_databases); creating or
@@ -79,12 +64,12 @@ def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
     known_ses = ctx.config.sections("/Resources/StorageElements") or None
     if known_ses is None:
         log.warning("%s: /Resources/StorageElements is empty: any SE name is accepted", ctx.component)
-    global_read = (ctx.option("GlobalReadAccess", "True") or "True").lower() in {"true", "yes", "1"}
+    global_read = ctx.bool_option(OPTION("GlobalReadAccess"))
     return FileCatalog(
         engine,
         name=ctx.component.partition("/")[2],
         known_ses=known_ses,
-        max_bulk=_int_option(ctx, "MaxBulkSize", DEFAULT_MAX_BULK),
+        max_bulk=ctx.int_option(OPTION("MaxBulkSize")),
         umask=config_umask(ctx.config, ctx.section),
         recorder=_recorder(ctx),
         global_read=global_read,
@@ -115,13 +100,4 @@ def build_rpc(ctx: ComponentContext) -> dict[str, RpcMethod]:
 
 
 def components() -> list[Any]:
-    return [
-        Component(
-            f"{SYSTEM}/{SERVICE}",
-            PORT,
-            ((SYSTEM, DEFAULT_DB),),
-            build_router,
-            build_rpc,
-            "DIRAC File Catalog: directories, files, replicas, metadata",
-        )
-    ]
+    return [declared_component(f"{SYSTEM}/{SERVICE}", build_router, build_rpc)]

@@ -25,8 +25,11 @@ from dirac_core.auth.idp import DEVICE_GRANT, IdPClient, PendingAuthorization, i
 from dirac_core.auth.registry import Registry
 from dirac_core.auth.settings import AUTHORIZATION, token_settings
 from dirac_core.auth.tokens import ALGORITHM, TokenIssuer, load_signing_key
+from dirac_core.contract.components import component_spec
 from dirac_core.errors import ConfigError, DiracError
-from dirac_core.services.component import Component, ComponentContext
+from dirac_core.services.component import ComponentContext, declared_component
+
+ID_PROVIDER = component_spec("Framework/Auth").option("IdProvider")
 
 _DEVICE_AUDIENCE_SUFFIX = ":device-code"
 
@@ -54,7 +57,7 @@ class TokenService:
 
     def idp(self) -> IdPClient:
         if self._idp is None:
-            self._idp = IdPClient(idp_settings(self.ctx.config, self.ctx.option("IdProvider")))
+            self._idp = IdPClient(idp_settings(self.ctx.config, self.ctx.declared(ID_PROVIDER)))
         return self._idp
 
     def token_response(self, token: str, group: str, username: str) -> dict[str, Any]:
@@ -163,10 +166,4 @@ def _device_token(service: TokenService, device_code: str) -> JSONResponse:
     return JSONResponse(service.token_response(service.issuer.issue_for(caller), caller.group, caller.username))
 
 
-AUTH = Component(
-    name="Framework/Auth",
-    default_port=9140,
-    build_router=build_router,
-    rest_requires_auth=False,
-    description="Token endpoint: device-code login via the identity provider, client credentials for hosts/pilots",
-)
+AUTH = declared_component("Framework/Auth", build_router, rest_requires_auth=False)

@@ -4,13 +4,10 @@ Each component builds its logic object from the `ComponentContext` (CS options a
 exposes it twice: a REST router (`dirac_core.services.wms_rest`) and DIRAC's RPC method names
 (`dirac_core.services.wms_rpc`).
 
-CS options (``/Systems/WorkloadManagement/<Instance>/...``):
-
-* ``Services/JobManager/MaxParametricJobs`` (20), ``/Operations/Defaults/JobScheduling/MaxRescheduling`` (3)
-* ``Services/JobManager/MaxJDLBytes``, ``MaxJobCopies``, ``MaxSubmitBytes``: see `dirac_core.services.input_limits`
-* ``Databases/JobDB/MinJobID``: new JobIDs start at least there (applied at start and by ``db init``)
-* ``Services/SandboxStore/BasePath`` (``DataDir``, else ``<DIRAC root>/sandboxes``), ``MaxSandboxSizeMiB`` (10),
-  ``LocalSE``
+Ports, databases and the services' CS options are declared in `dirac_core.contract.components`
+(docs/configuration.md lists them). Also read: ``/Operations/Defaults/JobScheduling/MaxRescheduling``
+(3) and ``/Systems/WorkloadManagement/<Instance>/Databases/JobDB/MinJobID`` (new JobIDs start at
+least there; applied at start and by ``db init``).
 """
 
 from __future__ import annotations
@@ -19,21 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from dirac_core.config.paths import database_section
+from dirac_core.contract.components import component_spec
+from dirac_core.contract.options import OptionSpec, service_option
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.jobloggingdb import JobLoggingDB
 from dirac_core.db.pilotagentsdb import PilotAgentsDB
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
 from dirac_core.db.taskqueuedb import TaskQueueDB
-from dirac_core.errors import ConfigError
 from dirac_core.services.building import router_from, rpc_from
-from dirac_core.services.component import Component, ComponentContext
+from dirac_core.services.component import Component, ComponentContext, declared_component
 from dirac_core.services.input_limits import limit_of
 from dirac_core.wms.hooks import apply_min_job_id
-from dirac_core.wms.job_manager import MAX_PARAMETRIC_JOBS, MAX_RESCHEDULING, JobManager
+from dirac_core.wms.job_manager import MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
-from dirac_core.wms.sandbox_store import DEFAULT_MAX_MIB, DEFAULT_SE_NAME, SandboxStore
+from dirac_core.wms.sandbox_store import SandboxStore
 
 SYSTEM = "WorkloadManagement"
 JOB_MANAGER = f"{SYSTEM}/JobManager"
@@ -50,12 +48,8 @@ def _db(ctx: ComponentContext, name: str) -> Any:
     }[name](engine)
 
 
-def _int_option(ctx: ComponentContext, name: str, default: int) -> int:
-    raw = ctx.option(name, str(default))
-    try:
-        return int(raw or default)
-    except ValueError:
-        raise ConfigError(f"{ctx.section}/{name} = {raw!r} is not an integer") from None
+def _option(service: str, name: str) -> OptionSpec:
+    return component_spec(f"{SYSTEM}/{service}").option(name)
 
 
 def make_job_manager(ctx: ComponentContext) -> JobManager:
@@ -66,7 +60,7 @@ def make_job_manager(ctx: ComponentContext) -> JobManager:
         _db(ctx, "JobLoggingDB"),
         _db(ctx, "TaskQueueDB"),
         _db(ctx, "SandboxMetadataDB"),
-        max_parametric_jobs=_int_option(ctx, "MaxParametricJobs", MAX_PARAMETRIC_JOBS),
+        max_parametric_jobs=ctx.int_option(_option("JobManager", "MaxParametricJobs")),
         max_rescheduling=ctx.config.get_int("/Operations/Defaults/JobScheduling/MaxRescheduling", MAX_RESCHEDULING),
         max_jdl_bytes=limit_of(ctx, "MaxJDLBytes", JOB_MANAGER),
         max_copies=limit_of(ctx, "MaxJobCopies", JOB_MANAGER),
@@ -90,13 +84,15 @@ def make_sandbox_store(ctx: ComponentContext) -> SandboxStore:
     # BasePath (DIRAC's option) if set, else the component's DataDir (each `dirac-core up` instance and
     # test has its own), else <InstancePath>/sandboxes of a host installation.
     root = ctx.config.get("/LocalSite/InstancePath", "/opt/dirac")
-    base = Path(ctx.option("BasePath", None) or ctx.option("DataDir", None) or f"{root}/sandboxes")
+    local_se = _option("SandboxStore", "LocalSE")
+    base_path = ctx.declared(_option("SandboxStore", "BasePath"))
+    base = Path(base_path or ctx.declared(service_option("DataDir")) or f"{root}/sandboxes")
     return SandboxStore(
         _db(ctx, "SandboxMetadataDB"),
         _db(ctx, "JobDB"),
         base,
-        max_bytes=_int_option(ctx, "MaxSandboxSizeMiB", DEFAULT_MAX_MIB) * 1024 * 1024,
-        se_name=ctx.option("LocalSE", DEFAULT_SE_NAME) or DEFAULT_SE_NAME,
+        max_bytes=ctx.int_option(_option("SandboxStore", "MaxSandboxSizeMiB")) * 1024 * 1024,
+        se_name=ctx.declared(local_se) or str(local_se.default),
     )
 
 
@@ -104,44 +100,29 @@ def components() -> list[Component]:
     from dirac_core.services import wms_rest, wms_rpc
 
     return [
-        Component(
+        declared_component(
             f"{SYSTEM}/JobManager",
-            9132,
-            ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB"), (SYSTEM, "TaskQueueDB"), (SYSTEM, "SandboxMetadataDB")),
             router_from("JobManager", make_job_manager, wms_rest.job_manager_router),
             rpc_from("JobManager", make_job_manager, wms_rpc.job_manager_rpc),
-            "Submit, kill, delete and reschedule jobs",
         ),
-        Component(
+        declared_component(
             f"{SYSTEM}/JobMonitoring",
-            9130,
-            ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB")),
             router_from("JobMonitoring", make_job_monitoring, wms_rest.job_monitoring_router),
             rpc_from("JobMonitoring", make_job_monitoring, wms_rpc.job_monitoring_rpc),
-            "Job status, attributes, parameters, history, summaries",
         ),
-        Component(
+        declared_component(
             f"{SYSTEM}/JobStateUpdate",
-            9136,
-            ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB")),
             router_from("JobStateUpdate", make_job_state_update, wms_rest.job_state_update_router),
             rpc_from("JobStateUpdate", make_job_state_update, wms_rpc.job_state_update_rpc),
-            "Status, parameters and heartbeats reported by pilots",
         ),
-        Component(
+        declared_component(
             f"{SYSTEM}/Matcher",
-            9170,
-            ((SYSTEM, "JobDB"), (SYSTEM, "JobLoggingDB"), (SYSTEM, "TaskQueueDB"), (SYSTEM, "PilotAgentsDB")),
             router_from("Matcher", make_matcher, wms_rest.matcher_router),
             rpc_from("Matcher", make_matcher, wms_rpc.matcher_rpc),
-            "Hands Waiting jobs to pilots",
         ),
-        Component(
+        declared_component(
             f"{SYSTEM}/SandboxStore",
-            9196,
-            ((SYSTEM, "SandboxMetadataDB"), (SYSTEM, "JobDB")),
             router_from("SandboxStore", make_sandbox_store, wms_rest.sandbox_store_router),
             rpc_from("SandboxStore", make_sandbox_store, wms_rpc.sandbox_store_rpc),
-            "Input and output sandboxes",
         ),
     ]

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from dirac_core.contract.components import component_spec
+from dirac_core.contract.instance import service_url
 from dirac_kit.lab.paths import LabPaths
 
 # Placement of inventories/lab: the service host of each instance on the old site, and its DB host.
@@ -64,6 +66,9 @@ class LabShell:
         return [line.split("\t") for line in out.splitlines()]
 
 
+AUTH = "Framework/Auth"
+
+
 def login(shell: LabShell, host: str, user: str = ADMIN_USER, group: str = ADMIN_GROUP) -> None:
     """What `dirac login` leaves behind, for the dirac account on a host that runs Framework/Auth."""
     token = shell.run(host, f"{DIRAC_CORE} token issue --user {user} --group {group} --lifetime 36000").strip()
@@ -72,7 +77,7 @@ def login(shell: LabShell, host: str, user: str = ADMIN_USER, group: str = ADMIN
         "expires_at": int(time.time()) + 35000,
         "group": group,
         "username": user,
-        "auth_url": f"https://{host}:9140/Framework/Auth",
+        "auth_url": service_url(host, component_spec(AUTH).port, AUTH),
     }
     write = "sudo -u dirac sh -c 'mkdir -p -m 0700 /opt/dirac/.dirac; umask 077; cat > /opt/dirac/.dirac/token'"
     shell.run(host, write, stdin=json.dumps(stored))  # token on stdin: never on a command line

@@ -19,6 +19,7 @@ from diraccfg import CFG
 
 from dirac_core.config.diff import CfgDiff, diff_cfgs, flatten
 from dirac_core.config.layers import LayeredConfig
+from dirac_core.contract.layers import layer_file
 from dirac_core.errors import BadRequest, Conflict
 
 # Sections an instance may share; /DIRAC (Setup, Configuration) and /Registry stay per instance.
@@ -94,13 +95,13 @@ def load_global(spec: str) -> CFG:
     return LayeredConfig.load([spec]).merged_cfg("global")
 
 
-def write_layers(result: Factoring, out: Path, shared_name: str = "00-shared.cfg") -> list[Path]:
+def write_layers(result: Factoring, out: Path, shared_name: str = layer_file("shared")) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / shared_name]
     top = "# Shared layer written by dirac-kit share-config (stage 2): common to every instance.\n"
     written[0].write_text(top + str(result.shared.serialize()), encoding="utf-8")
     for name, cfg in result.instances.items():
-        path = out / f"10-{name}.cfg"
+        path = out / layer_file("instance", name)
         header = f"# Instance layer of {name} after stage 2 (its own Setup, Registry, URLs).\n"
         path.write_text(header + str(cfg.serialize()), encoding="utf-8")
         written.append(path)
