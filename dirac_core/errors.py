@@ -56,6 +56,12 @@ class ServiceUnavailable(DiracError):
     http_status = 503
 
 
+class InsufficientStorage(DiracError):
+    """The server's disk is full: the request was fine and may be sent again once space is freed."""
+
+    http_status = 507
+
+
 def error_class_named(name: str | None) -> type[DiracError] | None:
     """The DiracError subclass called `name` (as sent in RPC replies' ``ErrorType``), if any."""
     if not name:

@@ -58,5 +58,7 @@ def decode(text: str | bytes) -> Any:
         return json.loads(text, object_hook=_object_hook)
     except BadRequest:
         raise
+    except RecursionError:
+        raise BadRequest("JEncoded args are nested too deeply to decode: send a flatter value") from None
     except (ValueError, TypeError) as exc:
         raise BadRequest(f"body is not valid JEncoded JSON ({exc}): send JSON as DIRAC's JEncode does") from exc

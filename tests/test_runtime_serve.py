@@ -153,6 +153,20 @@ def test_unexpected_exception_is_500_without_details(instance: LocalInstance) ->
     assert "boom" not in reply.text
 
 
+def test_connection_usable_after_500(instance: LocalInstance) -> None:
+    """A 500 (REST or RPC) ends cleanly: the client's next request on the same httpx client succeeds."""
+    headers = {"Authorization": f"Bearer {instance.token('alice')}"}
+    base = instance.base_url(NAME)
+    with instance.http() as http:
+        for _ in range(3):
+            reply = http.get(f"{base}/api/{NAME}/fail", headers=headers)
+            assert reply.status_code == 500 and "boom" not in reply.text
+            assert http.get(f"{base}/api/{NAME}/items/count", headers=headers).status_code == 200
+            reply = http.post(instance.url(NAME), data={"method": "fail", "args": "[]"}, headers=headers)
+            assert reply.status_code == 500
+            assert http.get(f"{base}/api/{NAME}/items/count", headers=headers).status_code == 200
+
+
 def test_missing_credentials_401_nothing_changed(instance: LocalInstance) -> None:
     before = count(instance)
     with instance.client(NAME) as client:

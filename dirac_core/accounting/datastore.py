@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from dirac_core.accounting.bucketing import LEASE_NAME, Bucketer
-from dirac_core.accounting.records import MAX_RECORDS, from_values_list, validate_records
+from dirac_core.accounting.records import MAX_RECORD_SPAN_DAYS, MAX_RECORDS, from_values_list, validate_records
 from dirac_core.accounting_types import BUILTIN_TYPES, get_type
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.db.accountingdb import AccountingDB, TypeTables
@@ -34,11 +34,13 @@ class DataStore:
         *,
         bucketer: Bucketer | None = None,
         max_records: int = MAX_RECORDS,
+        max_span_days: int = MAX_RECORD_SPAN_DAYS,
     ) -> None:
         self.db = db
         self.setup = setup
         self.bucketer = bucketer
         self.max_records = max_records
+        self.max_span_days = max_span_days
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registered = False
@@ -79,7 +81,9 @@ class DataStore:
     def commit(self, caller: Caller, type_name: str, records: Any) -> int:
         """Named records of one type (REST and the pilot); all stored or none."""
         tables = self._tables(type_name)
-        checked = validate_records(tables.atype, records, max_records=self.max_records)
+        checked = validate_records(
+            tables.atype, records, max_records=self.max_records, max_span_days=self.max_span_days
+        )
         count = self.db.insert_records(tables, checked)
         log.info("%s committed %d %s record(s)", caller.username, count, type_name)
         return count
@@ -101,7 +105,12 @@ class DataStore:
             except BadRequest as exc:
                 raise BadRequest(f"record {index}: {exc}, nothing stored") from None
         bundle = [
-            (self._tables(name), validate_records(get_type(name), records, max_records=self.max_records))
+            (
+                self._tables(name),
+                validate_records(
+                    get_type(name), records, max_records=self.max_records, max_span_days=self.max_span_days
+                ),
+            )
             for name, records in by_type.items()
         ]
         count = self.db.insert_bundle(bundle)

@@ -17,6 +17,8 @@ from dirac_core.accounting_types import AccountingType
 from dirac_core.errors import BadRequest, PayloadTooLarge
 
 MAX_RECORDS = 10000  # per commit; DIRAC clients send bundles of at most a few thousand
+MAX_RECORD_SPAN_DAYS = 31  # default of the DataStore option MaxRecordSpanDays: a record buckets per ~15 min
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: the last second a datetime (and a DB column) can hold
 MAX_ERRORS_SHOWN = 5
 TIME_FIELDS = ("startTime", "endTime")
 
@@ -25,15 +27,15 @@ def to_epoch(value: Any) -> int:
     """datetime, ISO 8601 text or epoch seconds -> integer epoch seconds (naive = UTC)."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{value!r} is not a time")
-        return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.replace(".", "", 1).isdigit():
-            return int(float(text))
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = (
+            float(text) if text.replace(".", "", 1).isdigit() else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or not 0 <= value <= MAX_EPOCH:
+            raise ValueError(f"{value!r} is not a time: give epoch seconds from 0 to {MAX_EPOCH} (year 9999)")
+        return int(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -41,7 +43,7 @@ def to_epoch(value: Any) -> int:
     raise ValueError(f"{value!r} is not a time")
 
 
-def _check_one(atype: AccountingType, record: Any) -> dict[str, Any]:
+def _check_one(atype: AccountingType, record: Any, max_span_days: int) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise ValueError(f"must be an object of fields, got {type(record).__name__}")
     allowed = {*atype.key_names, *atype.value_fields, *TIME_FIELDS}
@@ -75,10 +77,22 @@ def _check_one(atype: AccountingType, record: Any) -> dict[str, Any]:
             raise ValueError(f"{field}: {exc}") from None
     if out["endTime"] < out["startTime"]:
         raise ValueError("endTime is before startTime")
+    span = out["endTime"] - out["startTime"]
+    if span > max_span_days * 86400:
+        raise ValueError(
+            f"spans {span / 86400:.1f} days, over the limit of {max_span_days} (DataStore option "
+            "MaxRecordSpanDays): send one record per period"
+        )
     return out
 
 
-def validate_records(atype: AccountingType, records: Any, *, max_records: int = MAX_RECORDS) -> list[dict[str, Any]]:
+def validate_records(
+    atype: AccountingType,
+    records: Any,
+    *,
+    max_records: int = MAX_RECORDS,
+    max_span_days: int = MAX_RECORD_SPAN_DAYS,
+) -> list[dict[str, Any]]:
     """The checked records, or a 400 naming every bad record (up to a few) and the field at fault."""
     if not isinstance(records, Sequence) or isinstance(records, str | bytes):
         raise BadRequest(f"records of {atype.name} must be a list of objects")
@@ -90,7 +104,7 @@ def validate_records(atype: AccountingType, records: Any, *, max_records: int = 
     errors: list[str] = []
     for index, record in enumerate(records):
         try:
-            good.append(_check_one(atype, record))
+            good.append(_check_one(atype, record, max_span_days))
         except ValueError as exc:
             errors.append(f"record {index}: {exc}")
     if errors:

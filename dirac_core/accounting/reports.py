@@ -22,6 +22,7 @@ from dirac_core.errors import BadRequest
 ENTRIES = "entries"  # number of records (jobs, operations): DIRAC's entriesInBucket
 DIGITS = 6  # bucket sums are floats; the proportional split leaves noise below this
 MAX_BINS = 400  # time series bins per report (plots stay readable, replies small)
+MAX_REPORT_SPAN_DAYS = 3660  # default of the ReportGenerator option MaxReportSpanDays
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,18 @@ class ReportQuery:
 
 
 class Reports:
-    def __init__(self, db: AccountingDB, setup: str) -> None:
+    def __init__(self, db: AccountingDB, setup: str, max_span_days: int = MAX_REPORT_SPAN_DAYS) -> None:
         self.db = db
         self.setup = setup
+        self.max_span_days = max_span_days
 
     def _tables(self, query: ReportQuery) -> tuple[TypeTables, str]:
         query.check()
+        if query.end - query.start > self.max_span_days * 86400:
+            raise BadRequest(
+                f"report spans {(query.end - query.start) / 86400:.0f} days, over the limit of {self.max_span_days} "
+                "(ReportGenerator option MaxReportSpanDays): ask for a shorter period"
+            )
         tables = self.db.tables(self.setup, query.type_name)
         return tables, tables.atype.key_field(query.group_by)
 
@@ -103,10 +110,8 @@ class Reports:
         )
         with self.db.engine.connect() as conn:
             result = conn.execute(stmt).all()
-        granularity = max((int(r[1]) for r in result), default=atype.buckets_length[0][1])
-        base = granularity
-        while len(range(query.start - query.start % granularity, query.end, granularity)) > MAX_BINS:
-            granularity += base  # a year at 15 minutes is 35k bars: widen to whole multiples
+        base = max((int(r[1]) for r in result), default=atype.buckets_length[0][1])
+        granularity = bin_width(query.start, query.end, base)
         first = query.start - query.start % granularity
         bins = list(range(first, query.end, granularity))
         series: dict[str, list[float]] = {}
@@ -128,6 +133,26 @@ class Reports:
             "bins": bins,
             "series": ordered,
         }
+
+
+def bin_count(start: int, end: int, width: int) -> int:
+    return -(-(end - (start - start % width)) // width)
+
+
+def bin_width(start: int, end: int, base: int) -> int:
+    """The smallest multiple of `base` that cuts [start, end) into at most MAX_BINS aligned bins.
+
+    A year at 15 minutes is 35k bars: widen to whole multiples. Counted, not stepped one width at a
+    time: `low` cannot have fewer bins than span/width, and `high` always fits (aligning the first
+    bin adds at most one), so only the few multiples between them are tried.
+    """
+    span = end - start
+    low = max(1, -(-span // (base * MAX_BINS)))
+    high = max(1, -(-span // (base * (MAX_BINS - 1))))
+    for multiple in range(low, high):
+        if bin_count(start, end, base * multiple) <= MAX_BINS:
+            return base * multiple
+    return base * high
 
 
 def _value_column(atype: AccountingType, value: str) -> str:

@@ -16,6 +16,7 @@ from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.metadata import Metadata
 from dirac_core.catalog.ownership import Ownership
 from dirac_core.catalog.permissions import UmaskPolicy
+from dirac_core.catalog.query import QueryLimits
 from dirac_core.catalog.replicas import Replicas
 from dirac_core.catalog.store import DEFAULT_MAX_BULK, CatalogStore
 from dirac_core.db.filecatalogdb import FileCatalogDB
@@ -32,6 +33,7 @@ class FileCatalog:
         umask: UmaskPolicy | None = None,
         recorder: OperationRecorder | None = None,
         global_read: bool = True,
+        query_limits: QueryLimits | None = None,
     ) -> None:
         self.name = name
         self.db = FileCatalogDB(engine)
@@ -41,7 +43,7 @@ class FileCatalog:
         self.directories = Directories(self.store)
         self.files = Files(self.store, self.directories)
         self.replicas = Replicas(self.store)
-        self.metadata = Metadata(self.store)
+        self.metadata = Metadata(self.store, query_limits or QueryLimits())
         self.ownership = Ownership(self.store)
 
     def set_recorder(self, recorder: OperationRecorder) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.permissions import WRITE, allowed, is_admin
-from dirac_core.catalog.query import BoolOp, Condition, Node, as_query
+from dirac_core.catalog.query import BoolOp, Condition, Node, QueryLimits, as_query
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, chunks
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
@@ -86,7 +86,9 @@ def coerce(field: str, meta_type: str, value: Any) -> Any:
                 raise ValueError
             return real
         if meta_type == "DATETIME":
-            return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            # The column has no zone: an offset given is applied (stored as UTC), never dropped.
+            return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
         text = str(value)
         limit = int(meta_type[8:-1])
         if len(text) > limit:
@@ -122,8 +124,9 @@ def _conjunction(node: Node) -> list[Condition] | None:
 
 
 class Metadata:
-    def __init__(self, store: CatalogStore) -> None:
+    def __init__(self, store: CatalogStore, query_limits: QueryLimits | None = None) -> None:
         self.store = store
+        self.query_limits = query_limits or QueryLimits()
         self._lock = threading.Lock()
         self._cache: dict[str, dict[str, str]] | None = None
 
@@ -339,7 +342,7 @@ class Metadata:
         A condition or an AND of conditions (the usual query) is one SQL join returning the LFNs;
         OR branches are evaluated to FileID sets that are united (and intersected for ANDs above them).
         """
-        node = as_query(query)
+        node = as_query(query, self.query_limits)
         path = lfn.check_path(path)
         with self.store.engine.connect() as conn:
             ids = self.store.dir_ids(conn, [path])

@@ -81,11 +81,22 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """How complex one query may be (FileCatalog options MaxQueryNesting, MaxQueryConditions)."""
+
+    max_nesting: int = 32
+    max_conditions: int = 200
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, limits: QueryLimits) -> None:
         self.text = text
+        self.limits = limits
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.conditions = 0
 
     def fail(self, message: str, token: Token | None = None) -> BadRequest:
         where = f"at position {token.pos}" if token else f"at the end (position {len(self.text) + 1})"
@@ -131,7 +142,14 @@ class _Parser:
     def factor(self) -> Node:
         token = self.take()
         if token.kind == "lpar":
+            self.depth += 1
+            if self.depth > self.limits.max_nesting:
+                raise BadRequest(
+                    f"metadata query nests parentheses deeper than {self.limits.max_nesting} "
+                    "(FileCatalog option MaxQueryNesting): write a flatter query"
+                )
             node = self.or_expr()
+            self.depth -= 1
             closing = self.peek()
             if closing is None or closing.kind != "rpar":
                 raise self.fail("missing ')'", closing)
@@ -142,6 +160,8 @@ class _Parser:
         return self.comparison(token.text)
 
     def comparison(self, field: str) -> Condition:
+        self.conditions += 1
+        check_condition_count(self.conditions, self.limits)
         negate = False
         if self.keyword("NOT"):
             self.take()
@@ -182,11 +202,19 @@ class _Parser:
         return token.text  # typed later, by the field's MetaType
 
 
-def parse_query(text: str) -> Node:
-    return _Parser(text).parse()
+def check_condition_count(count: int, limits: QueryLimits) -> None:
+    if count > limits.max_conditions:
+        raise BadRequest(
+            f"metadata query has more than {limits.max_conditions} conditions "
+            "(FileCatalog option MaxQueryConditions): split it, or use IN (v1, v2, ...)"
+        )
 
 
-def from_dict(query: Mapping[str, Any]) -> Node:
+def parse_query(text: str, limits: QueryLimits = QueryLimits()) -> Node:
+    return _Parser(text, limits).parse()
+
+
+def from_dict(query: Mapping[str, Any], limits: QueryLimits = QueryLimits()) -> Node:
     """DIRAC's metaDict: field -> value | [values] | {op: value}; all conditions ANDed."""
     items: list[Node] = []
     for field, spec in query.items():
@@ -212,14 +240,15 @@ def from_dict(query: Mapping[str, Any]) -> Node:
             items.append(Condition(field, "=", (spec,)))
     if not items:
         raise BadRequest("empty metadata query: give at least one condition")
+    check_condition_count(len(items), limits)
     return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
 
 
-def as_query(query: str | Mapping[str, Any]) -> Node:
+def as_query(query: str | Mapping[str, Any], limits: QueryLimits = QueryLimits()) -> Node:
     if isinstance(query, str):
-        return parse_query(query)
+        return parse_query(query, limits)
     if isinstance(query, Mapping):
-        return from_dict(query)
+        return from_dict(query, limits)
     raise BadRequest(f"metadata query must be a string or a dict, not {type(query).__name__}")
 
 

@@ -251,8 +251,14 @@ class JobsClient:
             with tempfile.TemporaryFile() as tmp:
                 self._client(SANDBOX_STORE).download("sandboxes", tmp, params={"location": location})
                 tmp.seek(0)
-                with tarfile.open(fileobj=tmp) as archive:
-                    members = [m for m in archive.getmembers() if m.isfile()]
-                    extract_data(archive, target, members)
-                    files += [target / m.name for m in members]
+                try:
+                    with tarfile.open(fileobj=tmp) as archive:
+                        members = [m for m in archive.getmembers() if m.isfile()]
+                        extract_data(archive, target, members)
+                        files += [target / m.name for m in members]
+                except tarfile.TarError as exc:  # a member escaping `target`, a link, a corrupt archive
+                    raise BadRequest(
+                        f"output sandbox {location} of job {job_id} was not unpacked: {exc}: "
+                        "the job wrote an unsafe or broken sandbox; ask its owner or the admins"
+                    ) from None
         return files

@@ -73,7 +73,12 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         f"{_SERVICES}.workload_management",
         ("JobDB", "JobLoggingDB", "TaskQueueDB", "SandboxMetadataDB"),
         description="Submit, kill, delete and reschedule jobs",
-        options=(OptionSpec("MaxParametricJobs", "int", "20", "jobs one parametric JDL may make"),),
+        options=(
+            OptionSpec("MaxParametricJobs", "int", "20", "jobs one parametric JDL may make"),
+            OptionSpec("MaxJDLBytes", "int", "262144", "bytes of one JDL (refused above: 413 / S_ERROR)"),
+            OptionSpec("MaxJobCopies", "int", "100", "copies one submission may make"),
+            OptionSpec("MaxSubmitBytes", "int", "16777216", "JDL bytes one submission stores: JDL size x jobs"),
+        ),
     ),
     ComponentSpec(
         _WMS,
@@ -130,6 +135,8 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
             OptionSpec("OperationRecorder", "string", None, "module:factory of its operation recorder"),
             OptionSpec("AccountingBatchSize", "int", "100", "DataOperation records per commit to the DataStore"),
             OptionSpec("AccountingFlushSeconds", "number", "30", "longest wait before pending records are sent"),
+            OptionSpec("MaxQueryNesting", "int", "32", "parentheses depth of a findFilesByMetadata query"),
+            OptionSpec("MaxQueryConditions", "int", "200", "conditions in one metadata query"),
         ),
     ),
     ComponentSpec(
@@ -145,6 +152,7 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
             OptionSpec("BucketingLease", "number", None, "lease seconds; default max(120, 4 x interval)"),
             OptionSpec("CompactInterval", "number", "3600", "seconds between merges of aged buckets (0: never)"),
             OptionSpec("MaxRecordsPerCommit", "int", "10000", "most records one commit may carry"),
+            OptionSpec("MaxRecordSpanDays", "int", "31", "days from startTime to endTime of one record"),
         ),
     ),
     ComponentSpec(
@@ -154,6 +162,7 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         f"{_SERVICES}.accounting",
         ("AccountingDB",),
         description="Accounting reports (JSON, CSV) and plots (PNG)",
+        options=(OptionSpec("MaxReportSpanDays", "int", "3660", "days from start to end of one report"),),
     ),
 )
 

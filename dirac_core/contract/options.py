@@ -31,9 +31,7 @@ SERVICE_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("MaxThreads", "int", None, "DIRAC's thread pool size (dirac_core does not read it)"),
     OptionSpec("PollInterval", "number", None, "seconds between polls of a background loop"),
     OptionSpec("DataDir", "path", None, "directory of the component's own files"),
-    OptionSpec(
-        "MaxRequestSize", "string", "64M", "bytes, or K/M/G (binary) suffix; over it: 413", checked=False
-    ),
+    OptionSpec("MaxRequestSize", "string", "64M", "bytes, or K/M/G (binary) suffix; over it: 413", checked=False),
     OptionSpec("GracefulShutdownTimeout", "int", "30", "seconds a stopping service lets requests finish"),
 )
 

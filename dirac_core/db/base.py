@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Engine, MetaData
 
+MAX_BIGINT = 2**63 - 1  # the largest id a BIGINT column (JobID, FileID, ...) holds
+
 
 class BaseDB:
     """A DIRAC database front-end: SQLAlchemy Core over one engine (SQLite or MariaDB)."""

@@ -21,6 +21,7 @@ from dirac_core.auth.settings import token_settings
 from dirac_core.auth.tokens import TokenVerifier, load_verification_key
 from dirac_core.config.cfg import Config
 from dirac_core.errors import DiracError, Unauthorized
+from dirac_core.server.errors import InternalErrors
 from dirac_core.server.limits import DEFAULT_MAX_REQUEST_SIZE, BodySizeLimit, parse_size
 from dirac_core.server.rpc import make_rpc_endpoint
 from dirac_core.services.component import Component, ComponentContext
@@ -88,6 +89,7 @@ def create_app(component: Component, ctx: ComponentContext) -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], summary="Liveness and database reachability (no auth)")
     _install_error_handlers(app)
     _document_security(app)
+    app.add_middleware(InternalErrors)
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     return app
 
@@ -131,14 +133,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {error.get('msg', 'invalid')}")
         return JSONResponse({"detail": "invalid request: " + "; ".join(problems)}, status_code=422)
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"detail": "internal error: see the service log"}, status_code=500)
-
     handlers: dict[Any, Any] = {
         DiracError: dirac_error,
         RequestValidationError: validation_error,
-        Exception: unexpected,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

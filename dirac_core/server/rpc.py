@@ -12,8 +12,9 @@ a fraction of a second. Either way the body counts against MaxRequestSize. A Tru
 * a `DiracError` raised by the method -> ``{"OK": false, "Message": ..., "ErrorType": ...}`` with
   HTTP 200, as DIRAC's S_ERROR (``ErrorType`` lets our client re-raise the same class), except
   `Unauthorized`/`Forbidden`, which keep 401/403 like DIRAC's authorization failures;
-* problems found before the call (no/invalid credentials, unknown method, undecodable or ill-fitting
-  ``args``, body too large) -> 4xx with the same structure; the method is not called;
+* problems found before the call (no/invalid credentials, unknown method, undecodable ``args``,
+  arguments that fail `dirac_core.services.arguments` (declared types, ranges, depth), body too
+  large) -> 4xx with the same structure naming the argument; the method is not called;
 * an unexpected exception -> 500, the traceback goes to the server log only;
 * ``rawContent=True`` (DIRAC's ``TornadoClient.receiveFile``, method ``streamToClient``): a method
   returning bytes or an iterator of bytes is sent raw as ``application/octet-stream`` (streamed).
@@ -21,7 +22,6 @@ a fraction of a second. Either way the body counts against MaxRequestSize. A Tru
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +36,7 @@ from dirac_core.auth.caller import Caller, Properties
 from dirac_core.auth.dependencies import authenticator_of, current_caller
 from dirac_core.errors import BadRequest, DiracError, Forbidden, Unauthorized
 from dirac_core.server.limits import BodyTooLarge
+from dirac_core.services.arguments import MethodArguments
 from dirac_core.services.component import RpcMethod
 
 log = logging.getLogger("dirac_core.rpc")
@@ -88,20 +89,12 @@ def delegated_caller(request: Request, caller: Caller, extra_credentials: Any) -
     return authenticator_of(request).registry.caller_for_dn(value[0], value[1] or None)
 
 
-def bind_arguments(name: str, method: RpcMethod, caller: Caller, args: list[Any]) -> None:
-    """Check arity against the signature so a bad call is refused before anything runs."""
-    try:
-        inspect.signature(method).bind(caller, *args)
-    except TypeError as exc:
-        raise BadRequest(f"wrong arguments for {name}: {exc}: check the args list sent") from exc
-    except ValueError:  # builtins without a signature: let the call decide
-        return
-
-
 def make_rpc_endpoint(
     component_name: str, methods: Mapping[str, RpcMethod], max_field_size: int
 ) -> Callable[[Request], Any]:
     table = {**builtin_methods(component_name), **methods}
+    # Declared argument types of every method, read once: each call is checked before it runs.
+    arguments = {name: MethodArguments(name, method) for name, method in table.items()}
 
     async def rpc_endpoint(request: Request) -> Response:
         method_name = "?"
@@ -123,7 +116,7 @@ def make_rpc_endpoint(
             args = jencode.decode(raw_args)
             if not isinstance(args, list):
                 raise BadRequest(f"args of {method_name} must be a JSON list, got {type(args).__name__}")
-            bind_arguments(method_name, method, caller, args)
+            args = arguments[method_name].validate(caller, args)
             raw_content = str(form.get("rawContent", "")).lower() in {"true", "1", "yes"}
         except DiracError as exc:
             client = request.client.host if request.client else "?"

@@ -21,6 +21,7 @@ from dirac_core.db.accountingdb import AccountingDB
 from dirac_core.errors import ConfigError
 from dirac_core.services.building import router_from, rpc_from
 from dirac_core.services.component import Component, ComponentContext, declared_component
+from dirac_core.services.input_limits import limit_of
 
 SYSTEM = "Accounting"
 DB = (SYSTEM, "AccountingDB")
@@ -43,6 +44,7 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
             else None
         ),
         max_records=int(ctx.number_option(option("MaxRecordsPerCommit"))),
+        max_span_days=limit_of(ctx, "MaxRecordSpanDays", f"{SYSTEM}/DataStore"),
     )
     store.try_register_types()
     store.start_bucketing(interval)
@@ -53,7 +55,8 @@ def make_data_store(ctx: ComponentContext) -> DataStore:
 
 def make_report_generator(ctx: ComponentContext) -> ReportGenerator:
     db = AccountingDB(ctx.engine(*DB))
-    return ReportGenerator(Reports(db, setup_name(ctx.config)))
+    max_span = limit_of(ctx, "MaxReportSpanDays", f"{SYSTEM}/ReportGenerator")
+    return ReportGenerator(Reports(db, setup_name(ctx.config), max_span))
 
 
 def components() -> list[Component]:

@@ -21,15 +21,18 @@ from fastapi import APIRouter
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.catalog.hooks import OperationRecorder
 from dirac_core.catalog.permissions import config_umask
+from dirac_core.catalog.query import QueryLimits
 from dirac_core.contract.components import component_spec
 from dirac_core.db.installed import DatabaseSpec, get_database
 from dirac_core.services.component import ComponentContext, RpcMethod, declared_component
+from dirac_core.services.input_limits import limit_of
 from dirac_core.services.instance_databases import copy_spec
 
 SYSTEM = "DataManagement"
 SERVICE = "FileCatalog"
 OPTION = component_spec(f"{SYSTEM}/{SERVICE}").option
 DEFAULT_DB = str(OPTION("Database").default)
+FILE_CATALOG = f"{SYSTEM}/{SERVICE}"  # catalogs of any name (Module = FileCatalog) share its limits
 
 log = logging.getLogger("dirac_core.catalog")
 
@@ -70,6 +73,10 @@ def make_file_catalog(ctx: ComponentContext) -> FileCatalog:
         umask=config_umask(ctx.config, ctx.section),
         recorder=_recorder(ctx),
         global_read=global_read,
+        query_limits=QueryLimits(
+            max_nesting=limit_of(ctx, "MaxQueryNesting", FILE_CATALOG),
+            max_conditions=limit_of(ctx, "MaxQueryConditions", FILE_CATALOG),
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog.catalog import FileCatalog
 from dirac_core.errors import BadRequest, DiracError
+from dirac_core.services.arguments import Fields, Flag, LfnMap, Lfns, Text
 from dirac_core.services.component import RpcMethod
 
 
@@ -32,7 +33,7 @@ def lfn_dict(lfns: Any) -> dict[str, Any]:
 
 
 def file_catalog_rpc(fc: FileCatalog) -> dict[str, RpcMethod]:
-    def set_metadata_bulk(caller: Caller, path_metadata: Any) -> dict[str, Any]:
+    def set_metadata_bulk(caller: Caller, path_metadata: LfnMap) -> dict[str, Any]:
         successful: dict[str, Any] = {}
         failed: dict[str, str] = {}
         for path, values in lfn_dict(path_metadata).items():
@@ -43,40 +44,96 @@ def file_catalog_rpc(fc: FileCatalog) -> dict[str, RpcMethod]:
                 failed[path] = str(exc)
         return {"Successful": successful, "Failed": failed}
 
+    def add_file(caller: Caller, lfns: LfnMap) -> Any:
+        return fc.files.add(caller, lfn_dict(lfns))
+
+    def remove_file(caller: Caller, lfns: Lfns) -> Any:
+        return fc.files.remove(caller, lfn_list(lfns))
+
+    def file_metadata(caller: Caller, lfns: Lfns) -> Any:
+        return fc.files.metadata(caller, lfn_list(lfns))
+
+    def is_file(caller: Caller, lfns: Lfns) -> Any:
+        return fc.files.is_file(caller, lfn_list(lfns))
+
+    def exists(caller: Caller, lfns: Lfns) -> Any:
+        return fc.files.exists(caller, lfn_list(lfns))
+
+    def get_replicas(caller: Caller, lfns: Lfns, all_status: Flag = False) -> Any:
+        return fc.replicas.get(caller, lfn_list(lfns), all_status)
+
+    def add_replica(caller: Caller, lfns: LfnMap) -> Any:
+        return fc.replicas.add(caller, lfn_dict(lfns))
+
+    def remove_replica(caller: Caller, lfns: LfnMap) -> Any:
+        return fc.replicas.remove(caller, lfn_dict(lfns))
+
+    def create_directory(caller: Caller, lfns: Lfns) -> Any:
+        return fc.directories.create(caller, lfn_list(lfns))
+
+    def remove_directory(caller: Caller, lfns: Lfns) -> Any:
+        return fc.directories.remove(caller, lfn_list(lfns))
+
+    def is_directory(caller: Caller, lfns: Lfns) -> Any:
+        return fc.directories.is_directory(caller, lfn_list(lfns))
+
+    def list_directory(caller: Caller, lfns: Lfns, verbose: Flag = False) -> Any:
+        return fc.directories.list_dir(caller, lfn_list(lfns), verbose)
+
+    def directory_size(caller: Caller, lfns: Lfns, long_output: Flag = False, from_files: Flag = False) -> Any:
+        return fc.directories.size(caller, lfn_list(lfns))
+
+    def change_mode(caller: Caller, lfns: LfnMap, recursive: Flag = False) -> Any:
+        return fc.ownership.change_mode(caller, lfn_dict(lfns), recursive)
+
+    def change_owner(caller: Caller, lfns: LfnMap, recursive: Flag = False) -> Any:
+        return fc.ownership.change_owner(caller, lfn_dict(lfns), recursive)
+
+    def change_group(caller: Caller, lfns: LfnMap, recursive: Flag = False) -> Any:
+        return fc.ownership.change_group(caller, lfn_dict(lfns), recursive)
+
+    def add_field(caller: Caller, name: Text, meta_type: Text, kind: Text = "-d") -> Any:
+        return fc.metadata.add_field(caller, name, meta_type, kind)
+
+    def delete_field(caller: Caller, name: Text) -> Any:
+        return fc.metadata.delete_field(caller, name)
+
+    def set_metadata(caller: Caller, path: Text, values: Fields) -> Any:
+        return fc.metadata.set_values(caller, path, values)
+
+    def remove_metadata(caller: Caller, path: Text, names: Lfns) -> Any:
+        return fc.metadata.remove(caller, path, lfn_list(names))
+
+    def user_metadata(caller: Caller, path: Text) -> Any:
+        return fc.metadata.get(caller, path)
+
+    def find(caller: Caller, query: Text | Fields, path: Text = "/") -> Any:
+        return fc.metadata.find(caller, query, path)
+
     return {
-        "addFile": lambda caller, lfns: fc.files.add(caller, lfn_dict(lfns)),
-        "removeFile": lambda caller, lfns: fc.files.remove(caller, lfn_list(lfns)),
-        "getFileMetadata": lambda caller, lfns: fc.files.metadata(caller, lfn_list(lfns)),
-        "isFile": lambda caller, lfns: fc.files.is_file(caller, lfn_list(lfns)),
-        "exists": lambda caller, lfns: fc.files.exists(caller, lfn_list(lfns)),
-        "getReplicas": lambda caller, lfns, all_status=False: fc.replicas.get(caller, lfn_list(lfns), bool(all_status)),
-        "addReplica": lambda caller, lfns: fc.replicas.add(caller, lfn_dict(lfns)),
-        "removeReplica": lambda caller, lfns: fc.replicas.remove(caller, lfn_dict(lfns)),
-        "createDirectory": lambda caller, lfns: fc.directories.create(caller, lfn_list(lfns)),
-        "removeDirectory": lambda caller, lfns: fc.directories.remove(caller, lfn_list(lfns)),
-        "isDirectory": lambda caller, lfns: fc.directories.is_directory(caller, lfn_list(lfns)),
-        "listDirectory": lambda caller, lfns, verbose=False: fc.directories.list_dir(caller, lfn_list(lfns), verbose),
-        "getDirectorySize": lambda caller, lfns, long_output=False, from_files=False: fc.directories.size(
-            caller, lfn_list(lfns)
-        ),
-        "changePathMode": lambda caller, lfns, recursive=False: fc.ownership.change_mode(
-            caller, lfn_dict(lfns), bool(recursive)
-        ),
-        "changePathOwner": lambda caller, lfns, recursive=False: fc.ownership.change_owner(
-            caller, lfn_dict(lfns), bool(recursive)
-        ),
-        "changePathGroup": lambda caller, lfns, recursive=False: fc.ownership.change_group(
-            caller, lfn_dict(lfns), bool(recursive)
-        ),
-        "addMetadataField": lambda caller, name, meta_type, kind="-d": fc.metadata.add_field(
-            caller, name, meta_type, kind
-        ),
-        "deleteMetadataField": lambda caller, name: fc.metadata.delete_field(caller, name),
+        "addFile": add_file,
+        "removeFile": remove_file,
+        "getFileMetadata": file_metadata,
+        "isFile": is_file,
+        "exists": exists,
+        "getReplicas": get_replicas,
+        "addReplica": add_replica,
+        "removeReplica": remove_replica,
+        "createDirectory": create_directory,
+        "removeDirectory": remove_directory,
+        "isDirectory": is_directory,
+        "listDirectory": list_directory,
+        "getDirectorySize": directory_size,
+        "changePathMode": change_mode,
+        "changePathOwner": change_owner,
+        "changePathGroup": change_group,
+        "addMetadataField": add_field,
+        "deleteMetadataField": delete_field,
         "getMetadataFields": lambda _caller: fc.metadata.fields(refresh=True),
-        "setMetadata": lambda caller, path, values: fc.metadata.set_values(caller, path, values),
+        "setMetadata": set_metadata,
         "setMetadataBulk": set_metadata_bulk,
-        "removeMetadata": lambda caller, path, names: fc.metadata.remove(caller, path, lfn_list(names)),
-        "getDirectoryUserMetadata": lambda caller, path: fc.metadata.get(caller, path),
-        "getFileUserMetadata": lambda caller, path: fc.metadata.get(caller, path),
-        "findFilesByMetadata": lambda caller, query, path="/": fc.metadata.find(caller, query, path),
+        "removeMetadata": remove_metadata,
+        "getDirectoryUserMetadata": user_metadata,
+        "getFileUserMetadata": user_metadata,
+        "findFilesByMetadata": find,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,12 +19,14 @@ from pydantic import BaseModel, Field
 
 from dirac_core.auth.caller import Caller
 from dirac_core.auth.dependencies import current_caller
+from dirac_core.db.base import MAX_BIGINT
 from dirac_core.errors import BadRequest, PayloadTooLarge
+from dirac_core.services.arguments import JobId, JobIdPath
 from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
-from dirac_core.wms.sandbox_store import SandboxStore
+from dirac_core.wms.sandbox_store import SandboxStore, storage_refusal
 
 CallerDep = Depends(current_caller)
 
@@ -31,11 +34,11 @@ CallerDep = Depends(current_caller)
 # ---------------------------------------------------------------------------------------- models
 class SubmitRequest(BaseModel):
     jdl: str = Field(min_length=1, description="DIRAC JDL of one job or of a parametric job")
-    copies: int = Field(1, ge=1, le=1000, description="submit this many identical jobs")
+    copies: int = Field(1, ge=1, strict=True, description="submit this many identical jobs (up to MaxJobCopies)")
 
 
 class JobIDs(BaseModel):
-    job_ids: list[int] = Field(min_length=1)
+    job_ids: list[JobId] = Field(min_length=1)
 
 
 class JobIDsReply(BaseModel):
@@ -122,23 +125,27 @@ def job_monitoring_router(monitoring: JobMonitoring) -> APIRouter:
         return monitoring.get_jobs_status(caller, body.job_ids)
 
     @router.get("/jobs/{job_id}")
-    def attributes(job_id: int, caller: Caller = CallerDep, name: list[str] = Query(default=[])) -> dict[str, Any]:
+    def attributes(
+        job_id: JobIdPath, caller: Caller = CallerDep, name: list[str] = Query(default=[])
+    ) -> dict[str, Any]:
         return monitoring.get_job_attributes(caller, job_id, name)
 
     @router.get("/jobs/{job_id}/parameters")
-    def parameters(job_id: int, caller: Caller = CallerDep, name: list[str] = Query(default=[])) -> dict[str, str]:
+    def parameters(
+        job_id: JobIdPath, caller: Caller = CallerDep, name: list[str] = Query(default=[])
+    ) -> dict[str, str]:
         return monitoring.get_job_parameters(caller, job_id, name)[job_id]
 
     @router.get("/jobs/{job_id}/logging")
-    def logging(job_id: int, caller: Caller = CallerDep) -> list[dict[str, str]]:
+    def logging(job_id: JobIdPath, caller: Caller = CallerDep) -> list[dict[str, str]]:
         return monitoring.get_job_logging_info(caller, job_id)
 
     @router.get("/jobs/{job_id}/jdl")
-    def jdl(job_id: int, caller: Caller = CallerDep, original: bool = False) -> dict[str, str]:
+    def jdl(job_id: JobIdPath, caller: Caller = CallerDep, original: bool = False) -> dict[str, str]:
         return {"jdl": monitoring.get_job_jdl(caller, job_id, original)}
 
     @router.get("/jobs/{job_id}/heartbeats")
-    def heartbeats(job_id: int, caller: Caller = CallerDep) -> list[dict[str, Any]]:
+    def heartbeats(job_id: JobIdPath, caller: Caller = CallerDep) -> list[dict[str, Any]]:
         return [
             {"Name": name, "Value": value, "HeartBeatTime": when}
             for name, value, when in monitoring.get_heartbeat_data(caller, job_id)
@@ -161,16 +168,16 @@ def job_state_update_router(state: JobStateUpdate) -> APIRouter:
     router = APIRouter(tags=["JobStateUpdate"])
 
     @router.put("/jobs/{job_id}/status")
-    def set_status(job_id: int, body: StatusUpdate, caller: Caller = CallerDep) -> dict[str, str]:
+    def set_status(job_id: JobIdPath, body: StatusUpdate, caller: Caller = CallerDep) -> dict[str, str]:
         return state.set_status(caller, job_id, body.status, body.minor_status, body.application_status, body.source)
 
     @router.put("/jobs/{job_id}/parameters")
-    def set_parameters(job_id: int, body: ParametersUpdate, caller: Caller = CallerDep) -> dict[str, int]:
+    def set_parameters(job_id: JobIdPath, body: ParametersUpdate, caller: Caller = CallerDep) -> dict[str, int]:
         state.set_parameters(caller, job_id, list(body.parameters.items()))
         return {"updated": len(body.parameters)}
 
     @router.post("/jobs/{job_id}/heartbeat")
-    def heartbeat(job_id: int, body: Heartbeat, caller: Caller = CallerDep) -> HeartbeatReply:
+    def heartbeat(job_id: JobIdPath, body: Heartbeat, caller: Caller = CallerDep) -> HeartbeatReply:
         return HeartbeatReply(commands=state.heartbeat(caller, job_id, body.dynamic_data, body.static_data))
 
     return router
@@ -200,7 +207,9 @@ def sandbox_store_router(store: SandboxStore) -> APIRouter:
     async def upload(
         request: Request,
         checksum: str = Query(description="sha256 of the tar file"),
-        job_id: int | None = Query(None, description="assign to this job (pilots: output sandboxes)"),
+        job_id: int | None = Query(
+            None, ge=1, le=MAX_BIGINT, description="assign to this job (pilots: output sandboxes)"
+        ),
         sb_type: str = Query("Input", alias="type"),
         caller: Caller = CallerDep,
     ) -> SandboxReply:
@@ -218,7 +227,13 @@ def sandbox_store_router(store: SandboxStore) -> APIRouter:
                         f"sandbox exceeds the limit of {store.max_bytes} bytes (MaxSandboxSizeMiB): "
                         "put large files on a storage element and list them in InputData"
                     )
-                spool.write(chunk)
+                try:
+                    spool.write(chunk)
+                except OSError as exc:  # spooled to the temp dir above 1 MiB
+                    refusal = storage_refusal(exc, Path(tempfile.gettempdir()))
+                    if refusal is None:
+                        raise
+                    raise refusal from exc
             stored = await run_in_threadpool(
                 store.upload, caller, _iter_file(spool), checksum, received, job_id, sb_type
             )
@@ -231,7 +246,7 @@ def sandbox_store_router(store: SandboxStore) -> APIRouter:
 
     @router.get("/jobs/{job_id}/sandboxes")
     def job_sandboxes(
-        job_id: int, caller: Caller = CallerDep, sb_type: str | None = Query(None, alias="type")
+        job_id: JobIdPath, caller: Caller = CallerDep, sb_type: str | None = Query(None, alias="type")
     ) -> dict[str, list[str]]:
         return {"locations": store.job_sandboxes(caller, job_id, sb_type)}
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import BadRequest
+from dirac_core.services.arguments import Count, Fields, Flag, JobIds, Names, PairsOrFields, Positive, Text
 from dirac_core.services.component import RpcMethod
 from dirac_core.wms.access import parse_job_ids
 from dirac_core.wms.job_manager import JobManager
@@ -63,70 +64,106 @@ def _select(select_dict: Mapping[str, Any] | None) -> tuple[dict[str, Any], date
 
 
 def job_manager_rpc(manager: JobManager) -> dict[str, RpcMethod]:
-    def submit_job(caller: Caller, jdl: str) -> int | list[int]:
+    def submit_job(caller: Caller, jdl: Text) -> int | list[int]:
         ids = manager.submit(caller, jdl)
         # DIRAC: one JobID for a single job, the list for a parametric one.
         return ids if len(ids) > 1 else ids[0]
 
+    def submit_job_copies(caller: Caller, jdl: Text, copies: Positive) -> list[int]:
+        return manager.submit(caller, jdl, copies)
+
+    def kill_job(caller: Caller, job_ids: JobIds) -> list[int]:
+        return manager.kill(caller, job_ids)
+
+    def delete_job(caller: Caller, job_ids: JobIds) -> list[int]:
+        return manager.delete(caller, job_ids)
+
+    def reschedule_job(caller: Caller, job_ids: JobIds) -> list[int]:
+        return manager.reschedule(caller, job_ids)
+
     return {
         "submitJob": submit_job,
-        "submitJobCopies": lambda caller, jdl, copies: manager.submit(caller, jdl, int(copies)),
-        "killJob": lambda caller, job_ids: manager.kill(caller, job_ids),
-        "deleteJob": lambda caller, job_ids: manager.delete(caller, job_ids),
-        "rescheduleJob": lambda caller, job_ids: manager.reschedule(caller, job_ids),
+        "submitJobCopies": submit_job_copies,
+        "killJob": kill_job,
+        "deleteJob": delete_job,
+        "rescheduleJob": reschedule_job,
         "getMaxParametricJobs": lambda _caller: manager.max_parametric_jobs,
     }
 
 
 def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
-    def logging_info(caller: Caller, job_id: Any) -> list[list[str]]:
+    def logging_info(caller: Caller, job_id: JobIds) -> list[list[str]]:
         rows = monitoring.get_job_logging_info(caller, _job_id(job_id))
         keys = ("Status", "MinorStatus", "ApplicationStatus", "StatusTime", "Source")
         return [[row[key] for key in keys] for row in rows]
 
     def page_summary(
         caller: Caller,
-        select_dict: Mapping[str, Any] | None = None,
-        sort_list: Sequence[Sequence[str]] | None = None,
-        start_item: int = 0,
-        max_items: int = 100,
+        select_dict: Fields | None = None,
+        sort_list: list[list[Text]] | None = None,
+        start_item: Count = 0,
+        max_items: Count = 100,
     ) -> dict[str, Any]:
         conditions, from_date, to_date = _select(select_dict)
         page = monitoring.search(
-            caller, conditions, (), _sort_list(sort_list), int(start_item), int(max_items), from_date, to_date
+            caller, conditions, (), _sort_list(sort_list), start_item, max_items, from_date, to_date
         )
         return jsonable(page)  # type: ignore[no-any-return]
 
-    def counters(caller: Caller, attributes: Sequence[str], select_dict: Mapping[str, Any] | None = None) -> Any:
+    def counters(caller: Caller, attributes: Names, select_dict: Fields | None = None) -> Any:
         conditions, from_date, to_date = _select(select_dict)
         rows = monitoring.summary(caller, list(attributes), conditions, from_date, to_date)
         return [[{k: v for k, v in row.items() if k != "Count"}, row["Count"]] for row in rows]
 
-    def job_stats(caller: Caller, attribute: str, select_dict: Mapping[str, Any] | None = None) -> dict[str, int]:
+    def job_stats(caller: Caller, attribute: Text, select_dict: Fields | None = None) -> dict[str, int]:
         conditions, from_date, to_date = _select(select_dict)
         rows = monitoring.summary(caller, [attribute], conditions, from_date, to_date)
         return {str(row[attribute]): int(row["Count"]) for row in rows}
 
     def distinct(attribute: str) -> RpcMethod:
-        return lambda caller, select_dict=None: sorted(job_stats(caller, attribute, select_dict))
+        def values(caller: Caller, select_dict: Fields | None = None) -> list[str]:
+            return sorted(job_stats(caller, attribute, select_dict))
+
+        return values
+
+    def jobs_status(caller: Caller, job_ids: JobIds) -> Any:
+        return monitoring.get_jobs_status(caller, job_ids)
+
+    def job_attributes(caller: Caller, job_id: JobIds, names: Names | None = None) -> Any:
+        return jsonable(monitoring.get_job_attributes(caller, _job_id(job_id), names or ()))
+
+    def job_attribute(caller: Caller, job_id: JobIds, name: Text) -> Any:
+        return jsonable(monitoring.get_job_attributes(caller, _job_id(job_id), [name])[name])
+
+    def job_summary(caller: Caller, job_id: JobIds) -> Any:
+        return jsonable(monitoring.get_job_attributes(caller, _job_id(job_id)))
+
+    def job_parameters(caller: Caller, job_ids: JobIds, names: Names | None = None) -> Any:
+        return monitoring.get_job_parameters(caller, job_ids, names or ())
+
+    def job_parameter(caller: Caller, job_id: JobIds, name: Text) -> Any:
+        return monitoring.get_job_parameters(caller, job_id, [name])[_job_id(job_id)]
+
+    def job_jdl(caller: Caller, job_id: JobIds, original: Flag = False) -> str:
+        return monitoring.get_job_jdl(caller, _job_id(job_id), original)
+
+    def heartbeat_data(caller: Caller, job_id: JobIds) -> Any:
+        return jsonable(monitoring.get_heartbeat_data(caller, _job_id(job_id)))
+
+    def input_data(caller: Caller, job_id: JobIds) -> Any:
+        return monitoring.get_input_data(caller, _job_id(job_id))
 
     return {
-        "getJobsStatus": lambda caller, ids: monitoring.get_jobs_status(caller, ids),
-        "getJobAttributes": lambda caller, job_id, names=None: jsonable(
-            monitoring.get_job_attributes(caller, _job_id(job_id), names or ())
-        ),
-        "getJobAttribute": lambda caller, job_id, name: jsonable(
-            monitoring.get_job_attributes(caller, _job_id(job_id), [name])[name]
-        ),
-        "getJobSummary": lambda caller, job_id: jsonable(monitoring.get_job_attributes(caller, _job_id(job_id))),
-        "getJobParameters": lambda caller, ids, names=None: monitoring.get_job_parameters(caller, ids, names or ()),
-        "getJobParameter": lambda caller, job_id, name: monitoring.get_job_parameters(caller, job_id, [name])[
-            _job_id(job_id)
-        ],
+        "getJobsStatus": jobs_status,
+        "getJobAttributes": job_attributes,
+        "getJobAttribute": job_attribute,
+        "getJobSummary": job_summary,
+        "getJobParameters": job_parameters,
+        "getJobParameter": job_parameter,
         "getJobLoggingInfo": logging_info,
-        "getJobJDL": lambda caller, job_id, original=False: monitoring.get_job_jdl(caller, _job_id(job_id), original),
-        "getJobHeartBeatData": lambda caller, job_id: jsonable(monitoring.get_heartbeat_data(caller, _job_id(job_id))),
-        "getInputData": lambda caller, job_id: monitoring.get_input_data(caller, _job_id(job_id)),
+        "getJobJDL": job_jdl,
+        "getJobHeartBeatData": heartbeat_data,
+        "getInputData": input_data,
         "getJobPageSummaryWeb": page_summary,
         "getCounters": counters,
         "getJobStats": job_stats,
@@ -140,40 +177,52 @@ def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
 
 def job_state_update_rpc(state: JobStateUpdate) -> dict[str, RpcMethod]:
     def set_job_status(
-        caller: Caller, job_id: Any, status: str = "", minor: str = "", source: str = "Unknown", date: Any = None
+        caller: Caller,
+        job_id: JobIds,
+        status: Text = "",
+        minor: Text = "",
+        source: Text = "Unknown",
+        date: Any = None,
     ) -> dict[str, str]:
         when = _parse_date(date, "datetime") if date else None
         return state.set_status(caller, _job_id(job_id), status, minor, "", source, when)
 
-    def set_parameters(caller: Caller, job_id: Any, parameters: Sequence[Sequence[str]] | Mapping[str, str]) -> None:
+    def set_parameters(caller: Caller, job_id: JobIds, parameters: PairsOrFields) -> None:
         pairs = (
-            list(parameters.items()) if isinstance(parameters, Mapping) else [(str(n), str(v)) for n, v in parameters]
+            [(str(n), str(v)) for n, v in parameters.items()]
+            if isinstance(parameters, Mapping)
+            else [(str(n), str(v)) for n, v in parameters]
         )
         state.set_parameters(caller, _job_id(job_id), pairs)
 
+    def set_application_status(caller: Caller, job_id: JobIds, app: Text, source: Text = "Unknown") -> Any:
+        return state.set_application_status(caller, _job_id(job_id), app, source)
+
+    def set_parameter(caller: Caller, job_id: JobIds, name: Text, value: Any) -> None:
+        state.set_parameters(caller, _job_id(job_id), [(name, str(value))])
+
+    def heartbeat(caller: Caller, job_id: JobIds, dynamic: Fields | None, static: Fields | None = None) -> Any:
+        return state.heartbeat(caller, _job_id(job_id), dynamic or {}, static or {})
+
     return {
         "setJobStatus": set_job_status,
-        "setJobApplicationStatus": lambda caller, job_id, app, source="Unknown": state.set_application_status(
-            caller, _job_id(job_id), app, source
-        ),
-        "setJobParameter": lambda caller, job_id, name, value: state.set_parameters(
-            caller, _job_id(job_id), [(name, str(value))]
-        ),
+        "setJobApplicationStatus": set_application_status,
+        "setJobParameter": set_parameter,
         "setJobParameters": set_parameters,
-        "sendHeartBeat": lambda caller, job_id, dynamic, static=None: state.heartbeat(
-            caller, _job_id(job_id), dynamic or {}, static or {}
-        ),
+        "sendHeartBeat": heartbeat,
     }
 
 
 def matcher_rpc(matcher: Matcher) -> dict[str, RpcMethod]:
-    return {"requestJob": lambda caller, resource: matcher.request_job_or_fail(caller, resource)}
+    def request_job(caller: Caller, resource: Fields) -> dict[str, Any]:
+        return matcher.request_job_or_fail(caller, resource)
+
+    return {"requestJob": request_job}
 
 
 def sandbox_store_rpc(store: SandboxStore) -> dict[str, RpcMethod]:
     # File transfer goes over REST (/api/WorkloadManagement/SandboxStore/sandboxes); RPC lists assignments.
-    return {
-        "getSandboxesAssignedToJob": lambda caller, job_id, sb_type=None: store.job_sandboxes(
-            caller, _job_id(job_id), sb_type
-        ),
-    }
+    def assigned(caller: Caller, job_id: JobIds, sb_type: Text | None = None) -> list[str]:
+        return store.job_sandboxes(caller, _job_id(job_id), sb_type)
+
+    return {"getSandboxesAssignedToJob": assigned}

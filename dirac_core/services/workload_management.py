@@ -25,6 +25,7 @@ from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
 from dirac_core.db.taskqueuedb import TaskQueueDB
 from dirac_core.services.building import router_from, rpc_from
 from dirac_core.services.component import Component, ComponentContext, declared_component
+from dirac_core.services.input_limits import limit_of
 from dirac_core.wms.hooks import apply_min_job_id
 from dirac_core.wms.job_manager import MAX_RESCHEDULING, JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
@@ -33,6 +34,7 @@ from dirac_core.wms.matcher import Matcher
 from dirac_core.wms.sandbox_store import SandboxStore
 
 SYSTEM = "WorkloadManagement"
+JOB_MANAGER = f"{SYSTEM}/JobManager"
 
 
 def _db(ctx: ComponentContext, name: str) -> Any:
@@ -60,6 +62,9 @@ def make_job_manager(ctx: ComponentContext) -> JobManager:
         _db(ctx, "SandboxMetadataDB"),
         max_parametric_jobs=ctx.int_option(_option("JobManager", "MaxParametricJobs")),
         max_rescheduling=ctx.config.get_int("/Operations/Defaults/JobScheduling/MaxRescheduling", MAX_RESCHEDULING),
+        max_jdl_bytes=limit_of(ctx, "MaxJDLBytes", JOB_MANAGER),
+        max_copies=limit_of(ctx, "MaxJobCopies", JOB_MANAGER),
+        max_submit_bytes=limit_of(ctx, "MaxSubmitBytes", JOB_MANAGER),
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dirac_core.auth.caller import Caller, Properties
+from dirac_core.db.base import MAX_BIGINT
 from dirac_core.db.jobdb import JobDB
 from dirac_core.errors import BadRequest, Forbidden, NotFound
 
@@ -23,12 +24,15 @@ def parse_job_ids(job_ids: int | str | Iterable[int | str]) -> list[int]:
     raw: list[int | str] = [job_ids] if isinstance(job_ids, (int, str)) else list(job_ids)
     out: list[int] = []
     for item in raw:
+        # bool is an int and 1.5 truncates to 1: neither is a JobID.
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise BadRequest(f"job id {item!r} is not an integer: give numeric JobIDs")
         try:
             value = int(item)
-        except (TypeError, ValueError):
+        except ValueError:
             raise BadRequest(f"job id {item!r} is not an integer: give numeric JobIDs") from None
-        if value <= 0:
-            raise BadRequest(f"job id {value} is not positive: JobIDs start at 1")
+        if not 1 <= value <= MAX_BIGINT:
+            raise BadRequest(f"job id {value} is out of range: JobIDs are 1 to 2^63-1")
         out.append(value)
     if not out:
         raise BadRequest("no job id given: pass at least one JobID")

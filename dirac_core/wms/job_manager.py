@@ -14,7 +14,7 @@ from dirac_core.db.jobdb import JobDB, NewJob, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
 from dirac_core.db.taskqueuedb import TaskQueueDB
-from dirac_core.errors import BadRequest, Conflict, Forbidden
+from dirac_core.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from dirac_core.jdl import JDL
 from dirac_core.wms import states
 from dirac_core.wms.access import load_authorized, owns, parse_job_ids, require_user
@@ -32,7 +32,9 @@ from dirac_core.wms.scheduling import (
 SOURCE = "JobManager"
 MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
 MAX_RESCHEDULING = 3  # DIRAC's default of /Operations/.../JobScheduling/MaxRescheduling
-MAX_BULK_COPIES = 1000
+MAX_JDL_BYTES = 256 * 1024  # defaults of the JobManager options MaxJDLBytes, MaxJobCopies, MaxSubmitBytes
+MAX_JOB_COPIES = 100
+MAX_SUBMIT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -43,17 +45,33 @@ class JobManager:
     sandboxdb: SandboxMetadataDB | None = None
     max_parametric_jobs: int = MAX_PARAMETRIC_JOBS
     max_rescheduling: int = MAX_RESCHEDULING
+    max_jdl_bytes: int = MAX_JDL_BYTES
+    max_copies: int = MAX_JOB_COPIES
+    max_submit_bytes: int = MAX_SUBMIT_BYTES
 
     # ---------------------------------------------------------------- submission
     def submit(self, caller: Caller, jdl_text: str, copies: int = 1) -> list[int]:
         """Submit a JDL: one job, `copies` identical jobs, or the jobs of a parametric JDL."""
         require_user(caller)
-        if not 1 <= copies <= MAX_BULK_COPIES:
-            raise BadRequest(f"copies = {copies}: give 1 to {MAX_BULK_COPIES}")
+        if not 1 <= copies <= self.max_copies:
+            raise BadRequest(f"copies = {copies}: give 1 to {self.max_copies} (JobManager option MaxJobCopies)")
+        size = len(jdl_text.encode("utf-8", "surrogatepass"))
+        if size > self.max_jdl_bytes:
+            raise PayloadTooLarge(
+                f"the JDL is {size} bytes, over the limit of {self.max_jdl_bytes} (JobManager option MaxJDLBytes): "
+                "put data files in the InputSandbox instead of the JDL"
+            )
         original = JDL.parse(jdl_text)
         expanded = original.expand_parametric(self.max_parametric_jobs)
         if copies > 1 and len(expanded) > 1:
             raise BadRequest("copies > 1 with a parametric JDL: use either Parameters or copies, not both")
+        stored = size * len(expanded) * copies
+        if stored > self.max_submit_bytes:
+            raise PayloadTooLarge(
+                f"this submission would store {stored} bytes of JDL ({size} bytes x {len(expanded) * copies} jobs), "
+                f"over the limit of {self.max_submit_bytes} (JobManager option MaxSubmitBytes): "
+                "submit fewer jobs per call"
+            )
         # Copies share one description object: what derives from it is computed once, not per copy.
         descriptions = expanded * copies if copies > 1 else expanded
         distinct = list({id(d): d for d in descriptions}.values())

@@ -37,6 +37,9 @@ def _as_tuple(value: Any, name: str) -> tuple[str, ...]:
     raise BadRequest(f"resource {name} must be a string or a list of strings")
 
 
+MAX_CPU_TIME = 2**31 - 1  # seconds (68 years): more is no resource, and it must fit the SQL comparison
+
+
 def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
     """DIRAC's resource description (Site, GridCE, CPUTime, Platform, Tag, ...) -> ResourceDescription."""
     cpu = description.get("CPUTime")
@@ -44,10 +47,10 @@ def resource_from_dict(description: Mapping[str, Any]) -> ResourceDescription:
         raise BadRequest("resource description needs CPUTime (seconds the pilot can still run)")
     try:
         cpu_time = int(cpu)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadRequest(f"resource CPUTime = {cpu!r} is not a number of seconds") from None
-    if cpu_time <= 0:
-        raise BadRequest(f"resource CPUTime = {cpu_time}: give the seconds left, > 0")
+    if not 0 < cpu_time <= MAX_CPU_TIME:
+        raise BadRequest(f"resource CPUTime = {cpu!r}: give the seconds left, 1 to {MAX_CPU_TIME}")
     site = description.get("Site", "")
     if not isinstance(site, str):
         raise BadRequest("resource Site must be one site name")

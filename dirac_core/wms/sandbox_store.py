@@ -8,6 +8,7 @@ temporary file while hashed and counted; a wrong checksum, a non-tar file or mor
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -20,7 +21,16 @@ from pathlib import Path
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.db.jobdb import JobDB
 from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
-from dirac_core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
+from dirac_core.errors import (
+    BadRequest,
+    Conflict,
+    DiracError,
+    Forbidden,
+    InsufficientStorage,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 from dirac_core.wms import states
 from dirac_core.wms.access import load_authorized, owns, sees_all
 
@@ -47,6 +57,21 @@ class StoredSandbox:
     sb_id: int
     size: int
     new: bool
+
+
+def storage_refusal(exc: OSError, where: Path) -> DiracError | None:
+    """A full or read-only sandbox directory as one clear error naming the path and the fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorage(
+            f"the sandbox store {where} is full ({exc.strerror}): the admins must free space there "
+            "or move BasePath to a larger disk; upload again afterwards"
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ServiceUnavailable(
+            f"the sandbox store {where} is not writable ({exc.strerror}): the admins must make it writable "
+            "by the service user or point BasePath elsewhere"
+        )
+    return None  # another I/O problem: a 500 with the traceback in the service log
 
 
 @dataclass
@@ -103,8 +128,14 @@ class SandboxStore:
                 raise BadRequest(f"owner name part {part!r} has characters unsafe in a path: contact the admins")
 
         incoming = self.base_dir / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")
+        try:
+            incoming.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")
+        except OSError as exc:
+            refusal = storage_refusal(exc, self.base_dir)
+            if refusal is None:
+                raise
+            raise refusal from exc
         tmp = Path(tmp_name)
         try:
             digest = hashlib.sha256()
@@ -129,6 +160,11 @@ class SandboxStore:
             final = self.base_dir / pfn.lstrip("/")
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(final)
+        except OSError as exc:
+            refusal = storage_refusal(exc, self.base_dir)
+            if refusal is None:
+                raise
+            raise refusal from exc
         finally:
             tmp.unlink(missing_ok=True)
         sb_id, new = self.sandboxdb.register_sandbox(owner, group, vo, self.se_name, pfn, written)

@@ -81,6 +81,10 @@ def build_router(ctx: ComponentContext) -> APIRouter:
             size += len(chunk)
         return {"received": size}
 
+    @router.get("/fail")
+    def fail_rest(_caller: Caller = Depends(current_caller)) -> None:
+        raise RuntimeError("boom")
+
     @router.get("/blob")
     def blob(size: int, _caller: Caller = Depends(current_caller)) -> Any:
         from fastapi.responses import StreamingResponse
