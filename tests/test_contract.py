@@ -209,3 +209,15 @@ def test_the_filter_plugin_is_a_shim_over_dirac_core() -> None:
     filters = _filters()
     for name in ("to_dirac_cfg", "dirac_instance_cfg", "dirac_ports_cfg", "dirac_host_systems_cfg", "dirac_cfg_pick"):
         assert filters[name].__module__.startswith("dirac_core."), name
+
+
+def test_the_client_bulk_chunk_fits_the_declared_copy_limit() -> None:
+    """`dirac jobs submit --bulk N` sends BULK_CHUNK copies a request: the default limit must take them
+    (a default below it broke every bulk submission of more than the limit, e.g. the lab's load)."""
+    from dirac_core.client.jobs import BULK_CHUNK
+    from dirac_core.contract.components import component_spec
+    from dirac_core.wms.job_manager import MAX_JOB_COPIES
+
+    declared = component_spec("WorkloadManagement/JobManager").option("MaxJobCopies").default
+    assert declared is not None
+    assert BULK_CHUNK <= int(declared) == MAX_JOB_COPIES

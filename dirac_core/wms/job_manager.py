@@ -33,7 +33,7 @@ SOURCE = "JobManager"
 MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
 MAX_RESCHEDULING = 3  # DIRAC's default of /Operations/.../JobScheduling/MaxRescheduling
 MAX_JDL_BYTES = 256 * 1024  # defaults of the JobManager options MaxJDLBytes, MaxJobCopies, MaxSubmitBytes
-MAX_JOB_COPIES = 100
+MAX_JOB_COPIES = 1000
 MAX_SUBMIT_BYTES = 16 * 1024 * 1024
 
 
