@@ -76,7 +76,7 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         options=(
             OptionSpec("MaxParametricJobs", "int", "20", "jobs one parametric JDL may make"),
             OptionSpec("MaxJDLBytes", "int", "262144", "bytes of one JDL (refused above: 413 / S_ERROR)"),
-            OptionSpec("MaxJobCopies", "int", "1000", "copies one submission may make (the client sends 500 a request)"),
+            OptionSpec("MaxJobCopies", "int", "1000", "copies one submission may make (clients send 500 per request)"),
             OptionSpec("MaxSubmitBytes", "int", "16777216", "JDL bytes one submission stores: JDL size x jobs"),
         ),
     ),
