@@ -35,8 +35,9 @@ def kit(root: Path, lab: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A kit checkout whose stage-1 'prechecks' step runs a nested ansible-playbook from / (as the
-    migration playbooks' nested runs do) that needs a role only the kit's roles path has."""
+    """A kit checkout whose stage-1 'prechecks' step playbook runs a nested ansible-playbook from / that
+    needs a role only the kit's roles path has (the kit's environment must reach it), and whose
+    'deploy-new' step playbook fails with a cause on stderr."""
     (tmp_path / "ansible.cfg").write_text("[defaults]\nroles_path = ./roles\nretry_files_enabled = False\n")
     role = tmp_path / "roles" / "kit_only_role" / "tasks"
     role.mkdir(parents=True)
@@ -46,13 +47,17 @@ def checkout(tmp_path: Path) -> Path:
     (playbooks / "nested.yml").write_text(
         "- name: Nested\n  hosts: localhost\n  gather_facts: false\n  roles: [kit_only_role]\n"
     )
-    (playbooks / "migrate-stage1.yml").write_text(
-        "- name: Stage 1\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - name: Nested run from another directory\n      tags: [prechecks]\n"
+    # Each runbook step is a playbook of its own (playbooks/stage1-<step>.yml), run by the runner.
+    (playbooks / "stage1-prechecks.yml").write_text(
+        "- name: Stage 1 prechecks\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Nested run from another directory\n"
         "      ansible.builtin.command:\n"
         "        argv: ['{{ ansible_playbook_python | dirname }}/ansible-playbook', '{{ playbook_dir }}/nested.yml']\n"
         "        chdir: /\n"
-        "    - name: Fail with a cause\n      tags: [deploy-new]\n"
+    )
+    (playbooks / "stage1-deploy-new.yml").write_text(
+        "- name: Stage 1 deploy-new\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Fail with a cause\n"
         "      ansible.builtin.shell: echo the-real-cause >&2; exit 3\n"
     )
     inventory = tmp_path / "inventories" / "lab"
