@@ -7,11 +7,13 @@ once: "Duplicate key name", seen in the lab's kill-and-resume test). The run hol
 the descriptor to every step command; Ansible's workers inherit it through fork, so the lock is free
 only once the last of them has ended. A re-run waits for that, saying so.
 
-An orphaned worker whose task has finished can block for ever handing the result to its dead parent
-(it holds the read end of that pipe itself, so the write never fails once the pipe is full: seen
-with the big output of a task that ran a whole playbook). Such a holder - parent gone, no child,
-asleep in a pipe write on two polls in a row - has nothing left to do, and the waiting run stops
-it, saying so.
+An orphaned worker whose task has finished can block for ever handing the result to its dead parent:
+in a pipe write (it holds the read end of that pipe itself, so the write never fails once the pipe
+is full: seen with the big output of a task that ran a whole playbook), or on a futex, a
+multiprocessing lock of the result queue that its dead parent held at the kill (seen in the e2e
+test: four single-threaded workers of a killed deploy-new waited 15 min until stopped by hand).
+Such a holder - parent gone, no child (so no task of it runs any more), asleep in one of those
+waits on two polls in a row - has nothing left to do, and the waiting run stops it, saying so.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".runbook.lock"
-_PIPE_WRITE = {"pipe_write", "anon_pipe_write"}  # /proc/<pid>/wchan of a write blocked on a full pipe
+# /proc/<pid>/wchan of a process blocked for good once its parent is gone: a write on a full pipe, or
+# a futex wait (the kernel's name differs by version).
+_DEAD_END_WAITS = {
+    "pipe_write",
+    "anon_pipe_write",
+    "futex_wait_queue_me",
+    "futex_wait_queue",
+    "futex_do_wait",
+}
 
 
 class RunInProgress(Exception):
@@ -87,7 +97,7 @@ def _holders(lock_path: Path) -> set[int]:
 
 def _stuck_orphans(lock_path: Path) -> set[int]:
     """Holders whose ansible-playbook parent is gone (reparented to init or a subreaper), with no
-    child, asleep in a pipe write."""
+    child, asleep in a pipe write or a futex wait."""
     stuck = set()
     for pid in _holders(lock_path) - {os.getpid()}:
         proc = Path("/proc") / str(pid)
@@ -95,6 +105,6 @@ def _stuck_orphans(lock_path: Path) -> set[int]:
             ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
             parent_is_ansible = b"ansible" in (Path("/proc") / str(ppid) / "cmdline").read_bytes()
             children = (proc / "task" / str(pid) / "children").read_text().split()
-            if not parent_is_ansible and not children and (proc / "wchan").read_text().strip() in _PIPE_WRITE:
+            if not parent_is_ansible and not children and (proc / "wchan").read_text().strip() in _DEAD_END_WAITS:
                 stuck.add(pid)
     return stuck
