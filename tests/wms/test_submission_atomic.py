@@ -5,6 +5,7 @@ retry with the same idempotency key returns the first reply's JobIDs without wri
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from dirac_core.db.jobloggingdb import LoggingInfo
 from dirac_core.db.taskqueuedb import tq_Jobs
 from dirac_core.errors import Conflict, ServiceUnavailable
 from dirac_core.wms.job_manager import JobManager
+from dirac_core.wms.submission import SubmissionWriter
 
 from .conftest import ALICE, BOB, SIMPLE_JDL, WMS
+from .test_sandbox_store import make_tar
 
 
 class Injected(RuntimeError):
@@ -84,40 +87,56 @@ def test_a_key_reused_for_another_submission_is_refused(wms: WMS) -> None:
 
 
 # ------------------------------------------------------------------------------------ faults between steps
+def _die_on_failure(patch: pytest.MonkeyPatch) -> None:
+    """What a kill -9 leaves: no clean-up after the failed step (recovery has to do it)."""
+    patch.setattr(SubmissionWriter, "_abandon", lambda _self, _submission: None)
+
+
+def _raise(what: str) -> Any:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise Injected(f"{what} failed")
+
+    return fail
+
+
+@pytest.mark.parametrize("died", [False, True], ids=["step-fails", "process-dies"])
 @pytest.mark.parametrize(
     ("db", "method"),
-    [("loggingdb", "add_records"), ("tqdb", "insert_jobs"), ("jobdb", "make_visible")],
+    [("sandboxdb", "assign"), ("loggingdb", "add_records"), ("tqdb", "insert_jobs"), ("jobdb", "make_visible")],
 )
-def test_a_fault_before_the_jobs_are_visible_leaves_nothing_visible_and_recovery_removes_it(
-    wms: WMS, monkeypatch: pytest.MonkeyPatch, db: str, method: str
+def test_a_fault_before_the_jobs_are_visible_leaves_nothing_visible(
+    wms: WMS, monkeypatch: pytest.MonkeyPatch, db: str, method: str, died: bool
 ) -> None:
     manager = _manager(wms, lease=0)
-
-    def fail(*_args: Any, **_kwargs: Any) -> Any:
-        raise Injected(f"{db}.{method} failed")
-
+    data = make_tar({"run.sh": b"#!/bin/sh\necho hi\n"})
+    sandbox = wms.sandboxes.upload(ALICE, [data], hashlib.sha256(data).hexdigest()).location
+    jdl = SIMPLE_JDL.replace("]", f'    InputSandbox = {{"{sandbox}"}};\n]')
     with monkeypatch.context() as patch:
-        patch.setattr(getattr(wms, db), method, fail)
+        patch.setattr(getattr(wms, db), method, _raise(f"{db}.{method}"))
+        if died:
+            _die_on_failure(patch)
         with pytest.raises(Injected):
-            manager.submit(ALICE, SIMPLE_JDL, copies=5, idempotency_key="k1")
+            manager.submit(ALICE, jdl, copies=5, idempotency_key="k1")
     assert _visible(wms) == []
-    assert manager.recover_submissions() == {"removed": 1, "completed": 0}
+    assert manager.recover_submissions() == {"removed": int(died), "completed": 0}
     assert _counts(wms) == {"Jobs": 0, "JobJDLs": 0, "LoggingInfo": 0, "tq_Jobs": 0}
     assert _count(wms, "JobDB", JobSubmissions) == 0
+    assert wms.sandboxdb.sandboxes_of("Job:1") == []
     # The client's retry with the same key now makes the jobs, fully scheduled.
-    ids = manager.submit(ALICE, SIMPLE_JDL, copies=5, idempotency_key="k1")
+    ids = manager.submit(ALICE, jdl, copies=5, idempotency_key="k1")
     assert _visible(wms) == sorted(ids)
     assert_fully_scheduled(wms, ids)
+    assert [sb["SBId"] for sb in wms.sandboxdb.sandboxes_of(f"Job:{ids[0]}")] != []
 
 
-def test_a_retry_finds_its_half_done_submission_and_recovers_it_first(
-    wms: WMS, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_retry_finds_its_dead_submission_and_recovers_it_first(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
     manager = _manager(wms, lease=0)
     with monkeypatch.context() as patch:
-        patch.setattr(wms.tqdb, "insert_jobs", lambda *_a, **_k: (_ for _ in ()).throw(Injected("tq")))
+        patch.setattr(wms.tqdb, "insert_jobs", _raise("tq"))
+        _die_on_failure(patch)
         with pytest.raises(Injected):
             manager.submit(ALICE, SIMPLE_JDL, copies=3, idempotency_key="k2")
+    assert _count(wms, "JobDB", JobSubmissions) == 1
     ids = manager.submit(ALICE, SIMPLE_JDL, copies=3, idempotency_key="k2")  # no sweep ran
     assert _visible(wms) == sorted(ids) and _counts(wms)["JobJDLs"] == 3
     assert_fully_scheduled(wms, ids)
@@ -126,7 +145,8 @@ def test_a_retry_finds_its_half_done_submission_and_recovers_it_first(
 def test_a_retry_while_the_first_attempt_still_runs_is_told_to_wait(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
     manager = _manager(wms, lease=3600)
     with monkeypatch.context() as patch:
-        patch.setattr(wms.tqdb, "insert_jobs", lambda *_a, **_k: (_ for _ in ()).throw(Injected("tq")))
+        patch.setattr(wms.tqdb, "insert_jobs", _raise("tq"))
+        _die_on_failure(patch)  # as if it were still running: its lease has not run out
         with pytest.raises(Injected):
             manager.submit(ALICE, SIMPLE_JDL, idempotency_key="k3")
     with pytest.raises(ServiceUnavailable, match="retry"):
@@ -149,7 +169,7 @@ def test_a_fault_after_the_jobs_are_visible_is_completed_by_recovery(
 
     with monkeypatch.context() as patch:
         patch.setattr(wms.jobdb, "make_visible", steal_then_flip)
-        patch.setattr(wms.jobdb, "finish_submission", lambda *_a, **_k: (_ for _ in ()).throw(Injected("done")))
+        patch.setattr(wms.jobdb, "finish_submission", _raise("finish"))
         with pytest.raises(Injected):
             manager.submit(ALICE, SIMPLE_JDL, copies=4, idempotency_key="k4")
     visible = _visible(wms)
