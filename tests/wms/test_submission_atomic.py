@@ -155,9 +155,7 @@ def test_a_retry_while_the_first_attempt_still_runs_is_told_to_wait(wms: WMS, mo
     assert _visible(wms) == []
 
 
-def test_a_fault_after_the_jobs_are_visible_is_completed_by_recovery(
-    wms: WMS, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_fault_after_the_jobs_are_visible_is_completed_by_recovery(wms: WMS, monkeypatch: pytest.MonkeyPatch) -> None:
     """Visible but not yet confirmed in the task queues (a pilot took a queue entry of a not yet visible
     job, then the process died): recovery puts every Waiting job back into its queue."""
     manager = _manager(wms, lease=0)
