@@ -1,14 +1,13 @@
 """JobManager logic: submit (single, N copies, parametric), kill, delete, reschedule.
 
 Every request is checked in full (JDL, sandboxes, ownership, states) before anything is written.
+A submission is written all-or-nothing across the WMS databases, and a retry with the same
+idempotency key gets the same JobIDs (`dirac_core.wms.submission`).
 Kill of a job a pilot holds queues a ``Kill`` JobCommands row the pilot gets with its next heartbeat.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,8 +32,6 @@ from dirac_core.wms.scheduling import (
     validate,
 )
 from dirac_core.wms.submission import SUBMISSION_LEASE, PlannedJob, SubmissionWriter, fingerprint
-
-log = logging.getLogger(__name__)
 
 SOURCE = "JobManager"
 MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
@@ -62,7 +59,6 @@ class JobManager:
         self.writer = SubmissionWriter(
             self.jobdb, self.loggingdb, self.tqdb, self.sandboxdb, SOURCE, lease=self.submission_lease
         )
-        self._last_sweep = -math.inf
 
     def submit(self, caller: Caller, jdl_text: str, copies: int = 1, idempotency_key: str | None = None) -> list[int]:
         """Submit a JDL: one job, `copies` identical jobs, or the jobs of a parametric JDL.
@@ -98,7 +94,6 @@ class JobManager:
             validate(description)
         sandboxes = dict(zip(map(id, distinct), self._check_input_sandboxes(caller, distinct), strict=True))
         planned = {id(d): _planned_job(d, owner, sandboxes[id(d)]) for d in distinct}
-        self._sweep_if_due()
         return self.writer.submit(
             owner, idempotency_key, fingerprint(jdl_text, copies, owner), [planned[id(d)] for d in descriptions]
         )
@@ -106,17 +101,6 @@ class JobManager:
     def recover_submissions(self) -> dict[str, int]:
         """Remove or complete the submissions whose writer died or failed (see `dirac_core.wms.submission`)."""
         return self.writer.recover()
-
-    def _sweep_if_due(self) -> None:
-        """A recovery sweep at most once per lease period, also without the service's background thread."""
-        now = time.monotonic()
-        if now - self._last_sweep < self.submission_lease:
-            return
-        self._last_sweep = now
-        try:
-            self.writer.recover()
-        except Exception:  # the submission itself may still succeed; the next sweep retries
-            log.exception("submission recovery sweep failed")
 
     def _check_input_sandboxes(self, caller: Caller, descriptions: Sequence[JDL]) -> list[list[int]]:
         """SB: references of each job must be registered sandboxes the caller owns."""

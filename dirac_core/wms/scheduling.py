@@ -140,14 +140,11 @@ def schedule(
     tqdb: TaskQueueDB,
     jobs: Sequence[tuple[int, JDL, Owner]],
     source: str,
-    first_records: Sequence[LoggingRecord] = (),
-    new_jobs: bool = False,
 ) -> None:
-    """Move Received jobs through Checking to Waiting and into their task queues (bulk).
+    """Move Received jobs (rescheduled ones) through Checking to Waiting and into their task queues (bulk).
 
-    `first_records` (what happened before, e.g. "Job accepted") go into the same JobLoggingDB insert;
-    `new_jobs` says the jobs have no logging records yet. Copies of one job share their JDL object, so
-    its task queue definition is computed once.
+    Copies of one job share their JDL object, so its task queue definition is computed once. New jobs
+    take the all-or-nothing path of `dirac_core.wms.submission` instead.
     """
     if not jobs:
         return
@@ -167,11 +164,11 @@ def schedule(
         [StatusChange(i, states.CHECKING, states.WAITING, "Pilot Agent Submission") for i in ids]
     )
     tqdb.insert_jobs(queued)
-    records = list(first_records)
+    records = []
     for job_id in ids:
         records.append(LoggingRecord(job_id, states.CHECKING, "JobSanity", source=source))
         records.append(LoggingRecord(job_id, states.WAITING, "Pilot Agent Submission", source=source))
-    loggingdb.add_records(records, new_jobs=new_jobs)
+    loggingdb.add_records(records)
 
 
 def queued_jobs_of(jobdb: JobDB, job_ids: Sequence[int]) -> list[QueuedJob]:
