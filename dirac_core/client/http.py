@@ -139,9 +139,12 @@ class ServiceClient:
         params: Mapping[str, Any] | None = None,
         files: Any = None,
         content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """REST call under ``/api/<System>/<Service>``; returns decoded JSON, else text."""
-        response = self._send(http_method, self._api_url(path), json=json, params=params, files=files, content=content)
+        response = self._send(
+            http_method, self._api_url(path), json=json, params=params, files=files, content=content, headers=headers
+        )
         if response.status_code >= 400:
             raise error_for_status(response.status_code, _error_text(response))
         if not response.content:

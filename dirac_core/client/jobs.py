@@ -18,6 +18,7 @@ import io
 import tarfile
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from dirac_core.client.config import ca_bundle, load_client_config, service_url
 from dirac_core.client.http import ServiceClient
 from dirac_core.config.cfg import Config
-from dirac_core.errors import BadRequest, NotFound
+from dirac_core.errors import BadRequest, NotFound, ServiceUnavailable
 from dirac_core.jdl import JDL
 from dirac_core.tarsafe import extract_data
 
@@ -34,6 +35,7 @@ JOB_MONITORING = "WorkloadManagement/JobMonitoring"
 SANDBOX_STORE = "WorkloadManagement/SandboxStore"
 FINAL_STATES = frozenset({"Done", "Failed", "Killed", "Deleted"})
 BULK_CHUNK = 500  # copies per submission request: progress without one request per job
+SUBMIT_RETRY_SECONDS = 180.0  # how long a submission request is retried (same Idempotency-Key) while unreachable
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -65,8 +67,10 @@ class JobsClient:
         token: str | None = None,
         cert: tuple[str, str] | None = None,
         timeout: float = 120.0,
+        submit_retry: float = SUBMIT_RETRY_SECONDS,
     ) -> None:
         self.config = config or load_client_config(cfg_file)
+        self.submit_retry = submit_retry
         if token is None and cert is None:
             from dirac_core.client.login import load_token
 
@@ -147,16 +151,32 @@ class JobsClient:
         if bulk < 1:
             raise BadRequest(f"bulk = {bulk}: give at least 1")
         text = self.prepare(jdl, base_dir)
-        client = self._client(JOB_MANAGER)
         job_ids: list[int] = []
         while len(job_ids) < bulk or not job_ids:
             copies = min(BULK_CHUNK, bulk - len(job_ids)) if bulk > 1 else 1
-            reply = client.request("POST", "jobs", json={"jdl": text, "copies": copies})
-            job_ids.extend(int(i) for i in reply["job_ids"])
+            job_ids.extend(self.submit_once(text, copies))
             progress(len(job_ids), max(bulk, len(job_ids)))
             if bulk == 1:
                 break
         return job_ids
+
+    def submit_once(self, jdl_text: str, copies: int = 1, key: str | None = None) -> list[int]:
+        """One submission request under one Idempotency-Key (`key`, else a new one), retried with that key
+        while the JobManager is unreachable or still writing it (503): never submitted twice."""
+        key = key or uuid.uuid4().hex
+        deadline = time.monotonic() + self.submit_retry
+        delay = 0.5
+        while True:
+            try:
+                reply = self._client(JOB_MANAGER).request(
+                    "POST", "jobs", json={"jdl": jdl_text, "copies": copies}, headers={"Idempotency-Key": key}
+                )
+                return [int(i) for i in reply["job_ids"]]
+            except ServiceUnavailable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     # -- following ---------------------------------------------------------------------------
     def status(self, job_ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -78,6 +78,12 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
             OptionSpec("MaxJDLBytes", "int", "262144", "bytes of one JDL (refused above: 413 / S_ERROR)"),
             OptionSpec("MaxJobCopies", "int", "1000", "copies one submission may make (clients send 500 per request)"),
             OptionSpec("MaxSubmitBytes", "int", "16777216", "JDL bytes one submission stores: JDL size x jobs"),
+            OptionSpec(
+                "SubmissionLease",
+                "int",
+                "60",
+                "seconds after which an unfinished submission (its process died) is removed or completed",
+            ),
         ),
     ),
     ComponentSpec(

@@ -1,16 +1,18 @@
 """JobDB: DIRAC's main WMS database (jobs, JDLs, input data, parameters, heartbeats, commands).
 
 Tables and columns follow DIRAC's ``JobDB.sql``. Schema release 1.1 adds ``JobCommands.Issuer`` (who asked
-for a kill, for audit) and the ``OwnerStatus`` index that the per-owner monitoring queries use.
+for a kill, for audit) and the ``OwnerStatus`` index that the per-owner monitoring queries use. Release 1.2
+adds ``JobSubmissions``: the submissions in progress (and, for a while, those made with an idempotency key),
+the bookkeeping that makes a submission across the WMS databases all-or-nothing (`dirac_core.wms.submission`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Column,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     bindparam,
     delete,
@@ -34,10 +37,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from dirac_core.db.base import BaseDB
+from dirac_core.db.base import BaseDB, inserted_id
 from dirac_core.db.installed import DatabaseSpec
 from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import MYSQL_TABLE_ARGS, bool_enum, datetime_col, mediumtext, uint, utcnow
@@ -170,6 +174,28 @@ JobCommands = Table(
     **MYSQL_TABLE_ARGS,
 )
 
+# A submission in progress or, with an idempotency key, done (schema 1.2). Its JobIDs are reserved in
+# JobJDLs; the Jobs rows (what every reader sees) are written in one transaction when all the other
+# databases have their rows (State Reserved -> Visible), then the task queues are checked (-> Done).
+JobSubmissions = Table(
+    "JobSubmissions",
+    metadata,
+    Column("SubmissionID", uint(), primary_key=True, autoincrement=True),
+    Column("Owner", String(64), nullable=False),
+    Column("OwnerGroup", String(128), nullable=False),
+    Column("VO", String(32), nullable=False),
+    Column("IdempotencyKey", String(128), nullable=True),
+    Column("Fingerprint", String(64), nullable=False),
+    Column("State", String(16), nullable=False),
+    Column("JobIDs", mediumtext(), nullable=False),
+    Column("Token", String(32), nullable=False),
+    Column("LeaseTime", datetime_col(), nullable=False),
+    Column("CreationTime", datetime_col(), nullable=False),
+    UniqueConstraint("Owner", "IdempotencyKey", name="OwnerKey"),
+    Index("StateLease", "State", "LeaseTime"),
+    **MYSQL_TABLE_ARGS,
+)
+
 # Attributes a client may filter, sort or group on (DIRAC's Jobs columns).
 JOB_ATTRIBUTES: tuple[str, ...] = tuple(column.name for column in Jobs.columns)
 
@@ -200,6 +226,46 @@ class StatusChange:
     site: str | None = None
     start_exec: bool = False
     end_exec: bool = False
+
+
+RESERVED, VISIBLE, DONE = "Reserved", "Visible", "Done"  # JobSubmissions.State
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    """Who submits, under which idempotency key (None: none), what (`fingerprint`), and the holder's token."""
+
+    owner: str
+    owner_group: str
+    vo: str
+    key: str | None
+    fingerprint: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    submission_id: int
+    request: SubmissionRequest
+    state: str
+    job_ids: list[int]
+    lease_time: datetime
+
+    def held_by(self, token: str) -> Submission:
+        return replace(self, request=replace(self.request, token=token))
+
+
+def _submission(row: Mapping[str, Any] | RowMapping) -> Submission:
+    request = SubmissionRequest(
+        str(row["Owner"]),
+        str(row["OwnerGroup"]),
+        str(row["VO"]),
+        None if row["IdempotencyKey"] is None else str(row["IdempotencyKey"]),
+        str(row["Fingerprint"]),
+        str(row["Token"]),
+    )
+    ids = [int(i) for i in str(row["JobIDs"]).split(",") if i]
+    return Submission(int(row["SubmissionID"]), request, str(row["State"]), ids, row["LeaseTime"])
 
 
 def check_attributes(names: Iterable[str]) -> list[str]:
@@ -246,34 +312,178 @@ class JobDB(BaseDB):
         """Insert jobs in one transaction with one bulk statement per table; returns the new JobIDs in order."""
         if not jobs:
             return []
-        now = utcnow()
         with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(JobJDLs).returning(JobJDLs.c.JobID, sort_by_parameter_order=True),
-                [{"JDL": "", "JobRequirements": job.requirements, "OriginalJDL": job.original_jdl} for job in jobs],
-            )
-            job_ids = [int(row[0]) for row in result]
-            self._set_final_jdls(conn, job_ids, jobs)
-            conn.execute(
-                insert(Jobs),
-                [
-                    {
-                        **job.attributes,
-                        "JobID": job_id,
-                        "SubmissionTime": now,
-                        "LastUpdateTime": now,
-                    }
-                    for job_id, job in zip(job_ids, jobs, strict=True)
-                ],
-            )
-            input_rows = [
-                {"JobID": job_id, "LFN": lfn, "Status": "AprioriGood"}
-                for job_id, job in zip(job_ids, jobs, strict=True)
-                for lfn in dict.fromkeys(job.input_data)
-            ]
-            if input_rows:
-                conn.execute(insert(InputData), input_rows)
+            job_ids = self._insert_jdls(conn, jobs)
+            self._insert_job_rows(conn, job_ids, jobs)
         return job_ids
+
+    def _insert_jdls(self, conn: Connection, jobs: Sequence[NewJob]) -> list[int]:
+        """JobJDLs rows (the JobIDs, in order): a job without its Jobs row is nobody's to see yet."""
+        result = conn.execute(
+            insert(JobJDLs).returning(JobJDLs.c.JobID, sort_by_parameter_order=True),
+            [{"JDL": "", "JobRequirements": job.requirements, "OriginalJDL": job.original_jdl} for job in jobs],
+        )
+        job_ids = [int(row[0]) for row in result]
+        self._set_final_jdls(conn, job_ids, jobs)
+        return job_ids
+
+    @staticmethod
+    def _insert_job_rows(conn: Connection, job_ids: Sequence[int], jobs: Sequence[NewJob]) -> None:
+        """The Jobs and InputData rows of jobs whose JobJDLs rows exist."""
+        now = utcnow()
+        conn.execute(
+            insert(Jobs),
+            [
+                {**job.attributes, "JobID": job_id, "SubmissionTime": now, "LastUpdateTime": now}
+                for job_id, job in zip(job_ids, jobs, strict=True)
+            ],
+        )
+        input_rows = [
+            {"JobID": job_id, "LFN": lfn, "Status": "AprioriGood"}
+            for job_id, job in zip(job_ids, jobs, strict=True)
+            for lfn in dict.fromkeys(job.input_data)
+        ]
+        if input_rows:
+            conn.execute(insert(InputData), input_rows)
+
+    # ---------------------------------------------------------------- submissions (schema 1.2)
+    def reserve_submission(self, request: SubmissionRequest, jobs: Sequence[NewJob]) -> Submission | None:
+        """Reserve JobIDs for `jobs` (JobJDLs rows, invisible) and record the submission as Reserved, in one
+        transaction. None when the owner already has a submission with this idempotency key."""
+        now = utcnow()
+
+        def reserve(conn: Connection) -> Submission:
+            submission_id = inserted_id(
+                conn.execute(
+                    insert(JobSubmissions).values(
+                        Owner=request.owner,
+                        OwnerGroup=request.owner_group,
+                        VO=request.vo,
+                        IdempotencyKey=request.key,
+                        Fingerprint=request.fingerprint,
+                        State=RESERVED,
+                        JobIDs="",
+                        Token=request.token,
+                        LeaseTime=now,
+                        CreationTime=now,
+                    )
+                )
+            )
+            job_ids = self._insert_jdls(conn, jobs)
+            conn.execute(
+                update(JobSubmissions)
+                .where(JobSubmissions.c.SubmissionID == submission_id)
+                .values(JobIDs=",".join(map(str, job_ids)))
+            )
+            return Submission(submission_id, request, RESERVED, job_ids, now)
+
+        try:
+            return cast(Submission, retry_transient(lambda: self._in_transaction(reserve)))
+        except IntegrityError:
+            if request.key is None or self.find_submission(request.owner, request.key) is None:
+                raise
+            return None
+
+    def find_submission(self, owner: str, key: str) -> Submission | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(JobSubmissions).where(
+                        and_(JobSubmissions.c.Owner == owner, JobSubmissions.c.IdempotencyKey == key)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else _submission(row)
+
+    def unfinished_submissions(self, leased_before: datetime, limit: int = 100) -> list[Submission]:
+        """Reserved or Visible submissions whose holder has not renewed its lease since `leased_before`."""
+        stmt = (
+            select(JobSubmissions)
+            .where(and_(JobSubmissions.c.State.in_([RESERVED, VISIBLE]), JobSubmissions.c.LeaseTime <= leased_before))
+            .order_by(JobSubmissions.c.SubmissionID)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_submission(row) for row in conn.execute(stmt).mappings()]
+
+    def take_over_submission(self, submission: Submission, token: str) -> bool:
+        """Become the holder of `submission` (compare-and-set on its token): False if someone else moved it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(JobSubmissions)
+                .where(
+                    and_(
+                        JobSubmissions.c.SubmissionID == submission.submission_id,
+                        JobSubmissions.c.Token == submission.request.token,
+                        JobSubmissions.c.State == submission.state,
+                    )
+                )
+                .values(Token=token, LeaseTime=utcnow())
+            ).rowcount
+        return taken == 1
+
+    def make_visible(self, submission: Submission, jobs: Sequence[NewJob]) -> None:
+        """Reserved -> Visible and the jobs' Jobs and InputData rows, in one transaction; Conflict (nothing
+        written) when the submission is no longer this holder's (its lease ran out and it was taken over)."""
+
+        def flip(conn: Connection) -> None:
+            self._move_submission(conn, submission, RESERVED, VISIBLE)
+            self._insert_job_rows(conn, submission.job_ids, jobs)
+
+        retry_transient(lambda: self._in_transaction(flip))
+
+    def finish_submission(self, submission: Submission) -> None:
+        """Visible -> Done; a submission without idempotency key has nothing left to remember: its row goes."""
+
+        def finish(conn: Connection) -> None:
+            self._move_submission(conn, submission, VISIBLE, DONE)
+            if submission.request.key is None:
+                conn.execute(delete(JobSubmissions).where(JobSubmissions.c.SubmissionID == submission.submission_id))
+
+        retry_transient(lambda: self._in_transaction(finish))
+
+    def remove_reserved(self, submission: Submission) -> None:
+        """Give up a Reserved submission: its JobJDLs rows (no Jobs rows exist) and its row."""
+
+        def remove(conn: Connection) -> None:
+            self._move_submission(conn, submission, RESERVED, RESERVED)
+            for chunk in _chunks(submission.job_ids):
+                conn.execute(delete(JobJDLs).where(JobJDLs.c.JobID.in_(chunk)))
+            conn.execute(delete(JobSubmissions).where(JobSubmissions.c.SubmissionID == submission.submission_id))
+
+        retry_transient(lambda: self._in_transaction(remove))
+
+    @staticmethod
+    def _move_submission(conn: Connection, submission: Submission, expected: str, state: str) -> None:
+        moved = conn.execute(
+            update(JobSubmissions)
+            .where(
+                and_(
+                    JobSubmissions.c.SubmissionID == submission.submission_id,
+                    JobSubmissions.c.Token == submission.request.token,
+                    JobSubmissions.c.State == expected,
+                )
+            )
+            .values(State=state, LeaseTime=utcnow())
+        ).rowcount
+        if moved != 1:
+            raise Conflict(
+                f"submission {submission.submission_id} was taken over after its lease ran out: "
+                "nothing more was written, submit again with the same Idempotency-Key"
+            )
+
+    def purge_submissions(self, done_before: datetime) -> int:
+        """Forget Done submissions (their idempotency keys) older than `done_before`."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    delete(JobSubmissions).where(
+                        and_(JobSubmissions.c.State == DONE, JobSubmissions.c.LeaseTime < done_before)
+                    )
+                ).rowcount
+            )
 
     def _set_final_jdls(self, conn: Connection, job_ids: Sequence[int], jobs: Sequence[NewJob]) -> None:
         """Write each job's final JDL (it names the JobID, known only after the insert)."""

@@ -248,6 +248,18 @@ class TaskQueueDB(BaseDB):
             conn.execute(delete(tq_TaskQueues).where(tq_TaskQueues.c.TQId.in_(empty)))
             return len(empty)
 
+    def queued_among(self, job_ids: Sequence[int]) -> set[int]:
+        """Which of `job_ids` have a queue entry."""
+        ids = list(job_ids)
+        out: set[int] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                out.update(
+                    int(row[0]) for row in conn.execute(select(tq_Jobs.c.JobId).where(tq_Jobs.c.JobId.in_(chunk)))
+                )
+        return out
+
     def queued_job_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return [int(row[0]) for row in conn.execute(select(tq_Jobs.c.JobId).order_by(tq_Jobs.c.JobId))]

@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from dirac_core.db.base import MAX_BIGINT
 from dirac_core.errors import BadRequest
+from dirac_core.wms.submission import KEY_PATTERN
 
 MAX_ARGUMENT_DEPTH = 32  # lists/dicts inside lists/dicts: DIRAC's deepest real arguments are ~4
 MIN_BIGINT = -MAX_BIGINT - 1
@@ -41,6 +42,8 @@ Names = list[Annotated[str, Strict()]]
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_BIGINT)]
 Positive = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
 Flag = Annotated[bool, Strict()]
+# One per logical submission, chosen by the client (a UUID, ...): a retry with it gets the same JobIDs.
+IdempotencyKey = Annotated[str, Strict(), Field(min_length=1, max_length=128, pattern=KEY_PATTERN)]
 Fields = dict[str, Any]  # a JSON object (DIRAC's selectDict, resource description, ...)
 Lfns = Annotated[str, Strict()] | list[Annotated[str, Strict()]] | dict[str, Any]  # one, a list, or keyed
 LfnMap = dict[str, Any]  # DIRAC's {lfn: {...}} of the bulk writes

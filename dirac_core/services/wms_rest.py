@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
@@ -27,6 +27,7 @@ from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
 from dirac_core.wms.sandbox_store import SandboxStore, storage_refusal
+from dirac_core.wms.submission import KEY_PATTERN
 
 CallerDep = Depends(current_caller)
 
@@ -99,8 +100,19 @@ def job_manager_router(manager: JobManager) -> APIRouter:
     router = APIRouter(tags=["JobManager"])
 
     @router.post("/jobs", status_code=201)
-    def submit(body: SubmitRequest, caller: Caller = CallerDep) -> JobIDsReply:
-        return JobIDsReply(job_ids=manager.submit(caller, body.jdl, body.copies))
+    def submit(
+        body: SubmitRequest,
+        caller: Caller = CallerDep,
+        idempotency_key: str | None = Header(
+            None,
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=128,
+            pattern=KEY_PATTERN,
+            description="one per logical submission (a UUID): a retry with it gets the first reply's job_ids",
+        ),
+    ) -> JobIDsReply:
+        return JobIDsReply(job_ids=manager.submit(caller, body.jdl, body.copies, idempotency_key=idempotency_key))
 
     @router.post("/jobs/kill")
     def kill(body: JobIDs, caller: Caller = CallerDep) -> JobIDsReply:

@@ -13,7 +13,17 @@ from typing import Any
 
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import BadRequest
-from dirac_core.services.arguments import Count, Fields, Flag, JobIds, Names, PairsOrFields, Positive, Text
+from dirac_core.services.arguments import (
+    Count,
+    Fields,
+    Flag,
+    IdempotencyKey,
+    JobIds,
+    Names,
+    PairsOrFields,
+    Positive,
+    Text,
+)
 from dirac_core.services.component import RpcMethod
 from dirac_core.wms.access import parse_job_ids
 from dirac_core.wms.job_manager import JobManager
@@ -64,13 +74,23 @@ def _select(select_dict: Mapping[str, Any] | None) -> tuple[dict[str, Any], date
 
 
 def job_manager_rpc(manager: JobManager) -> dict[str, RpcMethod]:
-    def submit_job(caller: Caller, jdl: Text) -> int | list[int]:
-        ids = manager.submit(caller, jdl)
+    def submit_job(
+        caller: Caller,
+        jdl: Text,
+        job_description_format: Text | None = None,
+        idempotency_key: IdempotencyKey | None = None,
+    ) -> int | list[int]:
+        """DIRAC's submitJob(jobDesc[, jobDescFormat]); a third argument is the optional idempotency key."""
+        if job_description_format not in (None, "jdl", "JDL"):
+            raise BadRequest(f"jobDescFormat {job_description_format!r}: this JobManager reads JDL only: send 'jdl'")
+        ids = manager.submit(caller, jdl, idempotency_key=idempotency_key)
         # DIRAC: one JobID for a single job, the list for a parametric one.
         return ids if len(ids) > 1 else ids[0]
 
-    def submit_job_copies(caller: Caller, jdl: Text, copies: Positive) -> list[int]:
-        return manager.submit(caller, jdl, copies)
+    def submit_job_copies(
+        caller: Caller, jdl: Text, copies: Positive, idempotency_key: IdempotencyKey | None = None
+    ) -> list[int]:
+        return manager.submit(caller, jdl, copies, idempotency_key=idempotency_key)
 
     def kill_job(caller: Caller, job_ids: JobIds) -> list[int]:
         return manager.kill(caller, job_ids)

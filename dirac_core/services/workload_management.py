@@ -55,7 +55,7 @@ def _option(service: str, name: str) -> OptionSpec:
 def make_job_manager(ctx: ComponentContext) -> JobManager:
     jobdb: JobDB = _db(ctx, "JobDB")
     apply_min_job_id(ctx.config, database_section(ctx.config, SYSTEM, "JobDB"), jobdb.engine)
-    return JobManager(
+    manager = JobManager(
         jobdb,
         _db(ctx, "JobLoggingDB"),
         _db(ctx, "TaskQueueDB"),
@@ -65,7 +65,11 @@ def make_job_manager(ctx: ComponentContext) -> JobManager:
         max_jdl_bytes=limit_of(ctx, "MaxJDLBytes", JOB_MANAGER),
         max_copies=limit_of(ctx, "MaxJobCopies", JOB_MANAGER),
         max_submit_bytes=limit_of(ctx, "MaxSubmitBytes", JOB_MANAGER),
+        submission_lease=limit_of(ctx, "SubmissionLease", JOB_MANAGER),
     )
+    # Submissions a killed process left half written: removed or completed once their lease runs out.
+    manager.writer.start_recovery(interval=max(1.0, manager.submission_lease / 2))
+    return manager
 
 
 def make_job_monitoring(ctx: ComponentContext) -> JobMonitoring:

@@ -1,6 +1,8 @@
 """JobManager logic: submit (single, N copies, parametric), kill, delete, reschedule.
 
 Every request is checked in full (JDL, sandboxes, ownership, states) before anything is written.
+A submission is written all-or-nothing across the WMS databases, and a retry with the same
+idempotency key gets the same JobIDs (`dirac_core.wms.submission`).
 Kill of a job a pilot holds queues a ``Kill`` JobCommands row the pilot gets with its next heartbeat.
 """
 
@@ -12,8 +14,8 @@ from dataclasses import dataclass
 from dirac_core.auth.caller import Caller
 from dirac_core.db.jobdb import JobDB, NewJob, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
-from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
-from dirac_core.db.taskqueuedb import TaskQueueDB
+from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
+from dirac_core.db.taskqueuedb import QueuedJob, TaskQueueDB
 from dirac_core.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from dirac_core.jdl import JDL
 from dirac_core.wms import states
@@ -26,8 +28,10 @@ from dirac_core.wms.scheduling import (
     requested_site,
     requirements_text,
     schedule,
+    task_queue_definition,
     validate,
 )
+from dirac_core.wms.submission import SUBMISSION_LEASE, PlannedJob, SubmissionWriter, fingerprint
 
 SOURCE = "JobManager"
 MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
@@ -48,10 +52,20 @@ class JobManager:
     max_jdl_bytes: int = MAX_JDL_BYTES
     max_copies: int = MAX_JOB_COPIES
     max_submit_bytes: int = MAX_SUBMIT_BYTES
+    submission_lease: float = SUBMISSION_LEASE
 
     # ---------------------------------------------------------------- submission
-    def submit(self, caller: Caller, jdl_text: str, copies: int = 1) -> list[int]:
-        """Submit a JDL: one job, `copies` identical jobs, or the jobs of a parametric JDL."""
+    def __post_init__(self) -> None:
+        self.writer = SubmissionWriter(
+            self.jobdb, self.loggingdb, self.tqdb, self.sandboxdb, SOURCE, lease=self.submission_lease
+        )
+
+    def submit(self, caller: Caller, jdl_text: str, copies: int = 1, idempotency_key: str | None = None) -> list[int]:
+        """Submit a JDL: one job, `copies` identical jobs, or the jobs of a parametric JDL.
+
+        All or nothing (`dirac_core.wms.submission`); with `idempotency_key`, a retry of the same
+        submission by the same owner returns the first reply's JobIDs.
+        """
         require_user(caller)
         if not 1 <= copies <= self.max_copies:
             raise BadRequest(f"copies = {copies}: give 1 to {self.max_copies} (JobManager option MaxJobCopies)")
@@ -79,26 +93,14 @@ class JobManager:
         for description in distinct:
             validate(description)
         sandboxes = dict(zip(map(id, distinct), self._check_input_sandboxes(caller, distinct), strict=True))
-        templates = {id(d): _new_job_template(d, owner) for d in distinct}
-        job_ids = self.jobdb.insert_jobs([templates[id(d)] for d in descriptions])
-        if self.sandboxdb is not None and any(sandboxes.values()):
-            self.sandboxdb.assign(
-                [
-                    (sb_id, job_entity(job_id), "Input")
-                    for job_id, description in zip(job_ids, descriptions, strict=True)
-                    for sb_id in sandboxes[id(description)]
-                ]
-            )
-        schedule(
-            self.jobdb,
-            self.loggingdb,
-            self.tqdb,
-            [(job_id, description, owner) for job_id, description in zip(job_ids, descriptions, strict=True)],
-            SOURCE,
-            first_records=[LoggingRecord(i, states.RECEIVED, "Job accepted", source=SOURCE) for i in job_ids],
-            new_jobs=True,
+        planned = {id(d): _planned_job(d, owner, sandboxes[id(d)]) for d in distinct}
+        return self.writer.submit(
+            owner, idempotency_key, fingerprint(jdl_text, copies, owner), [planned[id(d)] for d in descriptions]
         )
-        return job_ids
+
+    def recover_submissions(self) -> dict[str, int]:
+        """Remove or complete the submissions whose writer died or failed (see `dirac_core.wms.submission`)."""
+        return self.writer.recover()
 
     def _check_input_sandboxes(self, caller: Caller, descriptions: Sequence[JDL]) -> list[list[int]]:
         """SB: references of each job must be registered sandboxes the caller owns."""
@@ -226,15 +228,22 @@ class JobManager:
         return ids
 
 
-def _new_job_template(description: JDL, owner: Owner) -> NewJob:
-    """The row values of a job of this description (shared by its copies; insert_jobs copies the dicts)."""
-    return NewJob(
+def _planned_job(description: JDL, owner: Owner, sandbox_ids: list[int]) -> PlannedJob:
+    """The rows, queue entry and sandboxes of a job of this description (shared by its copies).
+
+    The Jobs row is written when everything else is: directly Waiting (the history logs the steps).
+    """
+    attributes = job_attributes(description, owner)
+    attributes.update(Status=states.WAITING, MinorStatus="Pilot Agent Submission")
+    row = NewJob(
         original_jdl=description.to_text(),
         requirements=requirements_text(description, owner),
-        attributes=job_attributes(description, owner),
+        attributes=attributes,
         render_jdl=_final_jdl_renderer(description, owner),
         input_data=input_data(description),
     )
+    queued = QueuedJob(0, task_queue_definition(description, owner), priority=description.get_int("Priority", 1))
+    return PlannedJob(row, queued, sandbox_ids)
 
 
 def _final_jdl_renderer(description: JDL, owner: Owner) -> Callable[[int], str]:

@@ -7,7 +7,7 @@ right after insertion, and the logging history shows the same steps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dirac_core.db.jobdb import JobDB, StatusChange
@@ -140,14 +140,11 @@ def schedule(
     tqdb: TaskQueueDB,
     jobs: Sequence[tuple[int, JDL, Owner]],
     source: str,
-    first_records: Sequence[LoggingRecord] = (),
-    new_jobs: bool = False,
 ) -> None:
-    """Move Received jobs through Checking to Waiting and into their task queues (bulk).
+    """Move Received jobs (rescheduled ones) through Checking to Waiting and into their task queues (bulk).
 
-    `first_records` (what happened before, e.g. "Job accepted") go into the same JobLoggingDB insert;
-    `new_jobs` says the jobs have no logging records yet. Copies of one job share their JDL object, so
-    its task queue definition is computed once.
+    Copies of one job share their JDL object, so its task queue definition is computed once. New jobs
+    take the all-or-nothing path of `dirac_core.wms.submission` instead.
     """
     if not jobs:
         return
@@ -167,11 +164,30 @@ def schedule(
         [StatusChange(i, states.CHECKING, states.WAITING, "Pilot Agent Submission") for i in ids]
     )
     tqdb.insert_jobs(queued)
-    records = list(first_records)
+    records = []
     for job_id in ids:
         records.append(LoggingRecord(job_id, states.CHECKING, "JobSanity", source=source))
         records.append(LoggingRecord(job_id, states.WAITING, "Pilot Agent Submission", source=source))
-    loggingdb.add_records(records, new_jobs=new_jobs)
+    loggingdb.add_records(records)
+
+
+def queued_jobs_of(jobdb: JobDB, job_ids: Sequence[int]) -> list[QueuedJob]:
+    """The task queue entries of jobs, from their stored JDLs and owners (jobs deleted meanwhile are left out)."""
+    found = jobdb.get_attributes(job_ids, ["Owner", "OwnerGroup", "VO"])
+    derived: dict[tuple[str, Owner], QueuedJob] = {}
+    out = []
+    for job_id in job_ids:
+        text = jobdb.get_jdl(job_id)
+        if text is None or job_id not in found:
+            continue
+        owner = Owner(found[job_id]["Owner"], found[job_id]["OwnerGroup"], found[job_id]["VO"])
+        # Copies differ only by their JobID line: parse each distinct description once.
+        shape = (text.replace(f"JobID = {job_id};", ""), owner)
+        if shape not in derived:
+            jdl = JDL.parse(text)
+            derived[shape] = QueuedJob(0, task_queue_definition(jdl, owner), priority=jdl.get_int("Priority", 1))
+        out.append(replace(derived[shape], job_id=job_id))
+    return out
 
 
 def requeue(jobdb: JobDB, tqdb: TaskQueueDB, job_id: int) -> None:

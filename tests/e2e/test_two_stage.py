@@ -253,9 +253,9 @@ def _check_reset_repopulated_upgraded(old: dict[str, load.LoadResult], verify_jo
     # ...and the old site's FG was on release 1.0 (inventories/lab/group_vars/fg): a real upgrade, EGI's none.
     old_fg = sql(OLD_DB, "SELECT version_num FROM fg_JobDB.alembic_version_jobdb")
     new_fg = sql(NEW_DB, "SELECT version_num FROM fg_JobDB.alembic_version_jobdb")
-    assert (old_fg, new_fg) == ([["jobdb_1_0"]], [["jobdb_1_1"]]), f"FG JobDB old {old_fg}, new {new_fg}"
+    assert (old_fg, new_fg) == ([["jobdb_1_0"]], [["jobdb_1_2"]]), f"FG JobDB old {old_fg}, new {new_fg}"
     egi = [sql(db, "SELECT version_num FROM egi_JobDB.alembic_version_jobdb") for db in (OLD_DB, NEW_DB)]
-    assert egi == [[["jobdb_1_1"]]] * 2, f"EGI JobDB old/new {egi}: EGI keeps its release"
+    assert egi == [[["jobdb_1_2"]]] * 2, f"EGI JobDB old/new {egi}: EGI keeps its release"
 
 
 def _check_copied_identical() -> None:

@@ -64,7 +64,7 @@ def test_db_init_status_upgrade(db_url: str | URL, tmp_path: Path) -> None:
 
     status = runner.invoke(cli, ["db", "status", "--cfg", str(cfg)], catch_exceptions=False)
     assert status.exit_code == 0, status.output
-    assert "jobdb_1_0, jobdb_1_1" in status.output and "none" in status.output
+    assert "jobdb_1_0, jobdb_1_1, jobdb_1_2" in status.output and "none" in status.output
 
     init = runner.invoke(cli, ["db", "init", "--cfg", str(cfg)], catch_exceptions=False)
     assert init.exit_code == 0, init.output
@@ -72,10 +72,10 @@ def test_db_init_status_upgrade(db_url: str | URL, tmp_path: Path) -> None:
         assert f"{name}: created" in init.output
 
     status = runner.invoke(cli, ["db", "status", "--cfg", str(cfg), "JobDB"], catch_exceptions=False)
-    assert "jobdb_1_1 (1.1)" in status.output and "JobLoggingDB" not in status.output
+    assert "jobdb_1_2 (1.2)" in status.output and "JobLoggingDB" not in status.output
 
     upgrade = runner.invoke(cli, ["db", "upgrade", "--cfg", str(cfg)], catch_exceptions=False)
-    assert upgrade.exit_code == 0 and "JobDB: up to date at jobdb_1_1" in upgrade.output
+    assert upgrade.exit_code == 0 and "JobDB: up to date at jobdb_1_2" in upgrade.output
 
     engine = make_engine(urls["JobDB"])
     try:
@@ -123,6 +123,9 @@ def test_db_init_release_pin_holds_an_older_layout_and_never_downgrades(db_url: 
     assert back.exit_code != 0 and "JobDB is at jobdb_1_1" in str(back.exception)
     assert "never downgraded" in str(back.exception)
 
-    for bad, says in (("0.9", "no schema release 0.9 or older (its releases: 1.0, 1.1)"), ("one", "is not a version")):
+    for bad, says in (
+        ("0.9", "no schema release 0.9 or older (its releases: 1.0, 1.1, 1.2)"),
+        ("one", "is not a version"),
+    ):
         refused = init("--release", bad)
         assert refused.exit_code != 0 and says in str(refused.exception), refused.exception

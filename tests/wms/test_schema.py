@@ -1,4 +1,4 @@
-"""Schema management on SQLite and MariaDB: init creates head, never drops; upgrade 1.0 -> 1.1 keeps every row."""
+"""Schema management on SQLite and MariaDB: init creates head, never drops; upgrade 1.0 -> head keeps every row."""
 
 from __future__ import annotations
 
@@ -92,26 +92,27 @@ def test_init_creates_head_for_every_wms_db(engines: dict[str, Engine]) -> None:
         with engine.connect() as conn:
             assert schema.missing_objects(conn, spec.load_metadata()) == []
         assert schema.init(spec, engine).action == "up to date"
-    assert schema.status(JOBDB, engines["JobDB"]).label("jobdb_1_1") == "jobdb_1_1 (1.1)"
+    assert schema.status(JOBDB, engines["JobDB"]).label("jobdb_1_2") == "jobdb_1_2 (1.2)"
 
 
-def test_upgrade_1_0_to_1_1_keeps_every_row(engines: dict[str, Engine]) -> None:
+def test_upgrade_1_0_to_head_keeps_every_row(engines: dict[str, Engine]) -> None:
     engine = engines["JobDB"]
     assert schema.init(JOBDB, engine, to="jobdb_1_0").applied == ["jobdb_1_0"]
     fill_release_1_0(engine)
     before = schema.status(JOBDB, engine)
-    assert (before.current, before.pending) == ("jobdb_1_0", ["jobdb_1_1"])
+    assert (before.current, before.pending) == ("jobdb_1_0", ["jobdb_1_1", "jobdb_1_2"])
     with engine.connect() as conn:
         snapshot = conn.execute(text("SELECT * FROM Jobs ORDER BY JobID")).all()
 
     result = schema.upgrade(JOBDB, engine)
-    assert (result.action, result.applied) == ("upgraded", ["jobdb_1_1"])
+    assert (result.action, result.applied) == ("upgraded", ["jobdb_1_1", "jobdb_1_2"])
     assert counts(engine) == COUNTS
     with engine.connect() as conn:
         assert conn.execute(text("SELECT * FROM Jobs ORDER BY JobID")).all() == snapshot
         issuers = {row[0] for row in conn.execute(text("SELECT Issuer FROM JobCommands"))}
         assert issuers == {"Unknown"}
         assert "OwnerStatus" in {index["name"] for index in inspect(conn).get_indexes("Jobs")}
+        assert "StateLease" in {index["name"] for index in inspect(conn).get_indexes("JobSubmissions")}
         assert schema.missing_objects(conn, JOBDB.load_metadata()) == []
     assert schema.status(JOBDB, engine).pending == []
     # the upgraded DB is fully usable by the current code, above the old maximum JobID
@@ -127,7 +128,7 @@ def test_init_adopts_unversioned_tables_without_dropping(engines: dict[str, Engi
         conn.execute(text("CREATE TABLE LocalNotes (Note VARCHAR(64))"))
         conn.execute(text("INSERT INTO LocalNotes VALUES ('keep me')"))
     result = schema.init(JOBDB, engine)
-    assert result.action == "adopted" and result.applied == ["jobdb_1_0", "jobdb_1_1"]
+    assert result.action == "adopted" and result.applied == ["jobdb_1_0", "jobdb_1_1", "jobdb_1_2"]
     assert counts(engine) == COUNTS
     with engine.connect() as conn:
         assert conn.execute(text("SELECT Note FROM LocalNotes")).scalar_one() == "keep me"
@@ -162,7 +163,7 @@ def test_revisions_build_the_same_layout_as_the_metadata(db_url: str | URL, tmp_
             engine.dispose()
 
 
-def test_cli_db_upgrade_moves_a_filled_1_0_jobdb_to_1_1(db_url: str | URL, tmp_path: Path) -> None:
+def test_cli_db_upgrade_moves_a_filled_1_0_jobdb_to_head(db_url: str | URL, tmp_path: Path) -> None:
     """The operator's command, `dirac-core db upgrade --cfg`, on a JobDB holding release 1.0 rows."""
     from click.testing import CliRunner
 
@@ -182,10 +183,10 @@ def test_cli_db_upgrade_moves_a_filled_1_0_jobdb_to_1_1(db_url: str | URL, tmp_p
         _register()
         result = CliRunner().invoke(cli, ["db", "upgrade", "--cfg", str(cfg), "JobDB"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        assert "jobdb_1_1" in result.output
+        assert "jobdb_1_2" in result.output
         assert counts(engine) == COUNTS
         with engine.connect() as conn:
             assert conn.execute(text("SELECT * FROM Jobs ORDER BY JobID")).all() == snapshot
-        assert schema.status(JOBDB, engine).current == "jobdb_1_1"
+        assert schema.status(JOBDB, engine).current == "jobdb_1_2"
     finally:
         engine.dispose()

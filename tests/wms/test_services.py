@@ -20,7 +20,8 @@ from dirac_core.config.paths import database_section
 from dirac_core.db import schema
 from dirac_core.db.engine import make_engine, url_from_section
 from dirac_core.db.installed import get_database
-from dirac_core.errors import DiracError, Forbidden, NotFound
+from dirac_core.errors import BadRequest, DiracError, Forbidden, NotFound
+from dirac_core.services.arguments import MethodArguments
 from dirac_core.services.component import ComponentContext
 from dirac_core.services.installed import all_components, get_component
 
@@ -246,3 +247,39 @@ def test_rpc_tables_use_dirac_names(contexts: dict[str, ComponentContext]) -> No
     with pytest.raises(NotFound, match="No match found"):
         matcher["requestJob"](PILOT, {"CPUTime": 10, "Site": "EGI.A.fr"})
     assert rpc["SandboxStore"]["getSandboxesAssignedToJob"](ALICE, job_id) == []
+
+
+def test_rest_idempotency_key_makes_a_retry_return_the_first_job_ids(client: TestClient) -> None:
+    body = {"jdl": '[Executable = "x"; CPUTime = 100;]', "copies": 3}
+    key = {"Idempotency-Key": "3f2c9a1e-batch-1"}
+    first = client.post(f"{JM}/jobs", json=body, headers={**as_("alice"), **key})
+    again = client.post(f"{JM}/jobs", json=body, headers={**as_("alice"), **key})
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json() == again.json() and len(first.json()["job_ids"]) == 3
+    other = client.post(f"{JM}/jobs", json={**body, "copies": 2}, headers={**as_("alice"), **key})
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
+    page = client.post(f"{MON}/search", json={"columns": ["JobID"]}, headers=as_("alice")).json()
+    assert page["TotalRecords"] == 3
+    for bad in ("x" * 129, "two words", "a/b"):
+        refused = client.post(f"{JM}/jobs", json=body, headers={**as_("alice"), "Idempotency-Key": bad})
+        assert refused.status_code == 422 and "Idempotency-Key" in refused.text, bad
+
+
+def test_rpc_submit_job_keeps_dirac_shapes_and_takes_a_key(contexts: dict[str, ComponentContext]) -> None:
+    builder = get_component("WorkloadManagement/JobManager").build_rpc
+    assert builder is not None
+    jm = builder(contexts["WorkloadManagement/JobManager"])
+    submit = MethodArguments("submitJob", jm["submitJob"])
+    jdl = '[Executable = "x"; CPUTime = 60;]'
+    assert isinstance(jm["submitJob"](ALICE, *submit.validate(ALICE, [jdl])), int)  # DIRAC: submitJob(jdl)
+    assert isinstance(jm["submitJob"](ALICE, *submit.validate(ALICE, [jdl, "jdl"])), int)  # and (jdl, format)
+    with pytest.raises(BadRequest, match="JDL only"):
+        jm["submitJob"](ALICE, jdl, "json")
+    first = jm["submitJob"](ALICE, *submit.validate(ALICE, [jdl, None, "rpc-key-1"]))
+    assert jm["submitJob"](ALICE, jdl, None, "rpc-key-1") == first
+    copies = MethodArguments("submitJobCopies", jm["submitJobCopies"])
+    ids = jm["submitJobCopies"](ALICE, *copies.validate(ALICE, [jdl, 2, "rpc-key-2"]))
+    assert jm["submitJobCopies"](ALICE, jdl, 2, "rpc-key-2") == ids and len(ids) == 2
+    for bad in ("k" * 129, "", 7, "a/b"):
+        with pytest.raises(BadRequest, match="idempotency_key"):
+            submit.validate(ALICE, [jdl, "jdl", bad])
