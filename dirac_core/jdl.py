@@ -12,7 +12,9 @@
     ]
 
 Values are strings, integers, floats, booleans, ``{...}`` lists of those, or expressions kept as raw text
-(``Requirements = other.Site == "x";``). Errors name the line and column. Parametric expansion follows
+(``Requirements = other.Site == "x";``). DIRAC's own writer (``Job()._toJDL()``) also emits bare words:
+``JobName = my-job;`` is kept as raw text (read with `JDL.get_str`) and unquoted list items
+(``{std.out, LFN:/vo/f}``) are strings. Errors name the line and column. Parametric expansion follows
 DIRAC's ParametricJob: ``%s`` (or ``%(Name)s`` with ``Parameters.Name``) becomes the parameter value and
 ``%n`` the zero-padded job number; ``Parameter``/``ParameterNumber`` are added to each job.
 """
@@ -42,6 +44,8 @@ Value = Scalar | list[Scalar]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
+# DIRAC's writer leaves list items unquoted: file names, paths, LFN:/..., SB:SE|/path, site names.
+_BARE_WORD = re.compile(r"[^\s,{}\[\];\"=()]+")
 _PARAM_KEYS = ("Parameters", "ParameterStart", "ParameterStep", "ParameterFactor")
 
 
@@ -197,14 +201,34 @@ class _Parser:
                 raise self.error(f"list of {name} is not closed: add '}}'", open_pos)
             item_pos = self.pos
             item = self.scalar(name)
-            if item is None:
-                raise self.error(f"list of {name} may hold strings and numbers only", item_pos)
+            if item is None or not self._at_item_end():
+                self.pos = item_pos
+                item = self.bare_word(name)
             items.append(item)
             self.skip()
             if self.peek() == ",":
                 self.pos += 1
             elif self.peek() != "}":
                 raise self.error(f"expected ',' or '}}' in the list of {name}")
+
+    def _at_item_end(self) -> bool:
+        saved = self.pos
+        self.skip()
+        at_end = self.peek() in {",", "}"}
+        self.pos = saved
+        return at_end
+
+    def bare_word(self, name: str) -> str:
+        """An unquoted list item, as DIRAC's own JDL writer emits them (``{std.out, /bin/echo, LFN:/a/b}``)."""
+        match = _BARE_WORD.match(self.text, self.pos)
+        if not match:
+            found = self.peek()
+            raise self.error(
+                f"list of {name} may hold strings, numbers and bare words only, found {found!r}: "
+                'quote the item ("...") or remove it'
+            )
+        self.pos = match.end()
+        return match.group(0)
 
     def expression(self, name: str) -> Expr:
         start = self.pos

@@ -6,11 +6,13 @@ cd "$(dirname "$0")/.."
 
 # libmariadb-dev/pkg-config: build mysqlclient. mariadb-client: tests and dumps.
 # podman/runc/debootstrap/uidmap: the lab of hosts. mydumper/percona-toolkit/zstd: DB migration.
+# swig/libssl-dev: build M2Crypto for the real DIRAC client (scripts/dirac-client.sh, tests/compat).
 APT_PACKAGES=(
   build-essential pkg-config libmariadb-dev mariadb-client mariadb-server
   podman runc debootstrap uidmap slirp4netns fuse-overlayfs iproute2
   golang-github-containernetworking-plugin-dnsname
   openssh-client mydumper percona-toolkit zstd
+  swig libssl-dev
 )
 
 missing=()

@@ -1,7 +1,7 @@
 """One File Catalog instance: the operations of DIRAC's FileCatalog service over one FileCatalogDB.
 
 The service adapters (`dirac_core.services.fc_rest`, `fc_rpc`) and the tests use this class; each
-operation lives in its own module (directories, files, replicas, metadata, ownership).
+operation lives in its own module (directories, files, replicas, metadata, ownership, lookups).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from dirac_core.catalog.directories import Directories
 from dirac_core.catalog.files import Files
 from dirac_core.catalog.hooks import OperationRecorder
+from dirac_core.catalog.lookups import Lookups
 from dirac_core.catalog.metadata import Metadata
 from dirac_core.catalog.ownership import Ownership
 from dirac_core.catalog.permissions import UmaskPolicy
@@ -45,6 +46,7 @@ class FileCatalog:
         self.replicas = Replicas(self.store)
         self.metadata = Metadata(self.store, query_limits or QueryLimits())
         self.ownership = Ownership(self.store)
+        self.lookups = Lookups(self.store, self.directories, self.files)
 
     def set_recorder(self, recorder: OperationRecorder) -> None:
         """Plug in the accounting (DataOperation records) after construction."""

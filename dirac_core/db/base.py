@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, MetaData
+from sqlalchemy import CursorResult, Engine, MetaData, text
 
 MAX_BIGINT = 2**63 - 1  # the largest id a BIGINT column (JobID, FileID, ...) holds
 
@@ -20,6 +20,11 @@ class BaseDB:
     @property
     def is_mysql(self) -> bool:
         return self.engine.dialect.name in {"mysql", "mariadb"}
+
+    def ping(self) -> None:
+        """One round trip to the database; raises when it cannot be reached (DIRAC's isOK)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def create_tables(self) -> None:
         """Create the head schema (tests and `dirac-core up`); production uses `dirac-core db init`."""

@@ -573,6 +573,14 @@ class JobDB(BaseDB):
             ).mappings()
             return total, [dict(row) for row in rows]
 
+    def select_job_ids(
+        self, conditions: Mapping[str, str | int | Sequence[str | int]], from_date: datetime | None = None
+    ) -> list[int]:
+        """Every JobID matching the conditions (DIRAC's JobDB.selectJobs), ascending."""
+        where = and_(literal(True), *self._conditions(conditions, from_date, None))
+        with self.engine.connect() as conn:
+            return [int(row[0]) for row in conn.execute(select(Jobs.c.JobID).where(where).order_by(Jobs.c.JobID))]
+
     def counters(
         self,
         group_by: Sequence[str],

@@ -80,8 +80,32 @@ def file_catalog_rpc(fc: FileCatalog) -> dict[str, RpcMethod]:
     def list_directory(caller: Caller, lfns: Lfns, verbose: Flag = False) -> Any:
         return fc.directories.list_dir(caller, lfn_list(lfns), verbose)
 
-    def directory_size(caller: Caller, lfns: Lfns, long_output: Flag = False, from_files: Flag = False) -> Any:
+    def directory_size(
+        caller: Caller, lfns: Lfns, long_output: Flag = False, from_files: Flag = False, recursive_sum: Flag = True
+    ) -> Any:
+        # Sizes are always computed from the file tables over the whole subtree (DIRAC's defaults);
+        # PhysicalSize is always included, so longOut/fromFiles change nothing here.
+        if not recursive_sum:
+            raise BadRequest("getDirectorySize with recursiveSum=False is not supported: sizes cover the subtree")
         return fc.directories.size(caller, lfn_list(lfns))
+
+    def directory_metadata(caller: Caller, lfns: Lfns) -> Any:
+        return fc.lookups.directory_parameters(caller, lfn_list(lfns))
+
+    def file_size(caller: Caller, lfns: Lfns) -> Any:
+        return fc.lookups.file_sizes(caller, lfn_list(lfns))
+
+    def replica_status(caller: Caller, lfns: LfnMap) -> Any:
+        return fc.lookups.replica_status(caller, lfn_dict(lfns))
+
+    def lfn_for_guid(caller: Caller, guids: Lfns) -> Any:
+        return fc.lookups.lfns_for_guids(caller, lfn_list(guids))
+
+    def catalog_counters(caller: Caller) -> Any:
+        return fc.lookups.counters(caller)
+
+    def is_ok(_caller: Caller) -> None:
+        fc.db.ping()  # DIRAC: S_OK when the service reaches its database
 
     def change_mode(caller: Caller, lfns: LfnMap, recursive: Flag = False) -> Any:
         return fc.ownership.change_mode(caller, lfn_dict(lfns), recursive)
@@ -101,8 +125,17 @@ def file_catalog_rpc(fc: FileCatalog) -> dict[str, RpcMethod]:
     def set_metadata(caller: Caller, path: Text, values: Fields) -> Any:
         return fc.metadata.set_values(caller, path, values)
 
-    def remove_metadata(caller: Caller, path: Text, names: Lfns) -> Any:
-        return fc.metadata.remove(caller, path, lfn_list(names))
+    def remove_metadata(caller: Caller, path_metadata: LfnMap) -> Any:
+        """DIRAC's removeMetadata({path: [names]}): per path Successful/Failed."""
+        successful: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        for path, names in lfn_dict(path_metadata).items():
+            try:
+                fc.metadata.remove(caller, path, lfn_list(names))
+                successful[path] = True
+            except DiracError as exc:  # per path, like DIRAC
+                failed[path] = str(exc)
+        return {"Successful": successful, "Failed": failed}
 
     def user_metadata(caller: Caller, path: Text) -> Any:
         return fc.metadata.get(caller, path)
@@ -124,6 +157,12 @@ def file_catalog_rpc(fc: FileCatalog) -> dict[str, RpcMethod]:
         "isDirectory": is_directory,
         "listDirectory": list_directory,
         "getDirectorySize": directory_size,
+        "getDirectoryMetadata": directory_metadata,
+        "getFileSize": file_size,
+        "getReplicaStatus": replica_status,
+        "getLFNForGUID": lfn_for_guid,
+        "getCatalogCounters": catalog_counters,
+        "isOK": is_ok,
         "changePathMode": change_mode,
         "changePathOwner": change_owner,
         "changePathGroup": change_group,

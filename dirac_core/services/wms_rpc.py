@@ -146,8 +146,18 @@ def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
 
         return values
 
-    def jobs_status(caller: Caller, job_ids: JobIds) -> Any:
-        return monitoring.get_jobs_status(caller, job_ids)
+    def bulk_attributes(*names: str) -> RpcMethod:
+        """DIRAC's getJobs<Attribute>(jobIDs): {JobID: {name: value}}, unknown ids left out."""
+
+        def attributes(caller: Caller, job_ids: JobIds) -> Any:
+            return jsonable(monitoring.get_jobs_attributes(caller, job_ids, names))
+
+        return attributes
+
+    def get_jobs(caller: Caller, attr_dict: Fields | None = None, cut_date: Text | None = None) -> list[str]:
+        # DIRAC returns the ids as strings (JobDB.selectJobs); cutDate: last update at or after it.
+        newer = _parse_date(cut_date, "cutDate") if cut_date else None
+        return [str(job_id) for job_id in monitoring.select_job_ids(caller, attr_dict or {}, newer)]
 
     def job_attributes(caller: Caller, job_id: JobIds, names: Names | None = None) -> Any:
         return jsonable(monitoring.get_job_attributes(caller, _job_id(job_id), names or ()))
@@ -174,7 +184,14 @@ def job_monitoring_rpc(monitoring: JobMonitoring) -> dict[str, RpcMethod]:
         return monitoring.get_input_data(caller, _job_id(job_id))
 
     return {
-        "getJobsStatus": jobs_status,
+        "getJobs": get_jobs,
+        # getJobsStatus also carries MinorStatus/ApplicationStatus (a superset of DIRAC's {"Status"}).
+        "getJobsStatus": bulk_attributes("Status", "MinorStatus", "ApplicationStatus"),
+        "getJobsStates": bulk_attributes("Status", "MinorStatus", "ApplicationStatus"),
+        "getJobsMinorStatus": bulk_attributes("MinorStatus"),
+        "getJobsApplicationStatus": bulk_attributes("ApplicationStatus"),
+        "getJobsSites": bulk_attributes("Site"),
+        "getJobsSummary": bulk_attributes(),
         "getJobAttributes": job_attributes,
         "getJobAttribute": job_attribute,
         "getJobSummary": job_summary,

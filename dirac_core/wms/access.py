@@ -52,13 +52,17 @@ def owns(caller: Caller, attributes: Mapping[str, Any]) -> bool:
 
 
 def load_authorized(
-    jobdb: JobDB, caller: Caller, job_ids: Sequence[int], names: Sequence[str], write: bool
+    jobdb: JobDB, caller: Caller, job_ids: Sequence[int], names: Sequence[str], write: bool, missing_ok: bool = False
 ) -> dict[int, dict[str, Any]]:
-    """Attributes of the jobs, after checking they all exist and the caller may read (or act on) them."""
+    """Attributes of the jobs, after checking they all exist and the caller may read (or act on) them.
+
+    `missing_ok`: unknown ids are left out instead of refused (DIRAC's bulk reads, e.g. getJobsStatus)."""
     wanted = list(dict.fromkeys([*names, "Owner", "OwnerGroup", "VO"]))
     found = jobdb.get_attributes(job_ids, wanted)
     missing = [job_id for job_id in job_ids if job_id not in found]
-    if missing:
+    if missing_ok:
+        job_ids = [job_id for job_id in job_ids if job_id in found]
+    elif missing:
         raise NotFound(f"no job {', '.join(map(str, missing))}: check the JobID(s)")
     if write or not sees_all(caller):
         denied = [job_id for job_id in job_ids if not owns(caller, found[job_id])]

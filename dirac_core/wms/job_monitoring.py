@@ -31,6 +31,22 @@ class JobMonitoring:
         found = load_authorized(self.jobdb, caller, ids, ["Status", "MinorStatus", "ApplicationStatus"], write=False)
         return {i: {k: found[i][k] for k in ("Status", "MinorStatus", "ApplicationStatus")} for i in ids}
 
+    def get_jobs_attributes(
+        self, caller: Caller, job_ids: int | str | Iterable[int | str], names: Sequence[str] = ()
+    ) -> dict[int, dict[str, Any]]:
+        """DIRAC's bulk reads (getJobsStates, getJobsSummary, ...): unknown ids are left out, as DIRAC does."""
+        ids = parse_job_ids(job_ids)
+        wanted = list(names) or list(JOB_ATTRIBUTES)
+        found = load_authorized(self.jobdb, caller, ids, wanted, write=False, missing_ok=True)
+        return {i: {name: found[i][name] for name in wanted} for i in ids if i in found}
+
+    def select_job_ids(
+        self, caller: Caller, conditions: Conditions | None = None, newer: datetime | None = None
+    ) -> list[int]:
+        """DIRAC's getJobs: ids of the jobs matching `conditions`, last updated at or after `newer`."""
+        restricted = self._restricted(caller, conditions or {})
+        return self.jobdb.select_job_ids(restricted, newer)
+
     def get_job_attributes(self, caller: Caller, job_id: int, names: Sequence[str] = ()) -> dict[str, Any]:
         wanted = list(names) or list(JOB_ATTRIBUTES)
         found = load_authorized(self.jobdb, caller, [job_id], wanted, write=False)[job_id]

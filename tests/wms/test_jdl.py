@@ -95,6 +95,9 @@ def test_parametric_limit_and_inconsistent_lengths() -> None:
         ("[\n  CPUTime = 1;\n  cputime = 2;\n]", "line 3, column 3", "set twice"),
         ("[\n  1A = 2;\n]", "line 2, column 3", "expected an attribute name"),
         ('[\n  Executable "a";\n]', "line 2, column 14", "expected '=' after attribute Executable"),
+        ("[\n  InputSandbox = {a b};\n]", "line 2, column 21", "expected ',' or '}' in the list of InputSandbox"),
+        ("[\n  InputSandbox = {a, {b}};\n]", "line 2, column 22", "strings, numbers and bare words only"),
+        ("[\n  OutputSandbox = {std.out\n  StdError = std.err;\n]", "line 3, column 3", "expected ',' or '}'"),
     ],
 )
 def test_errors_name_line_and_column(text: str, where: str, what: str) -> None:
@@ -110,3 +113,49 @@ def test_typed_getters_complain_clearly() -> None:
         jdl.get_int("CPUTime", 1)
     with pytest.raises(JDLError, match="single value"):
         jdl.get_str("Site")
+
+
+# What DIRAC 9.1's Job()._toJDL() writes (setName, setExecutable, setCPUTime, setTag, setInputData).
+DIRAC_WRITER_JDL = """
+    Arguments = "jobDescription.xml -o LogLevel=INFO";
+    CPUTime = 3600;
+    Executable = "dirac-jobexec";
+    InputData = LFN:/dirac/user/a/alice/in.txt;
+    InputSandbox =
+        {
+            /bin/echo,
+            jobDescription.xml,
+            "SB:ProductionSandboxSE|/SandBox/a/alice/x.tar.bz2"
+        };
+    JobName = compat-raw;
+    JobType = User;
+    OutputSandbox =
+        {
+            Script1_echo.log,
+            std.err,
+            std.out
+        };
+    Priority = 1;
+    Tags =
+        {
+            MultiProcessor,
+            GPU
+        };
+"""
+
+
+def test_dirac_writer_dialect_bare_words() -> None:
+    jdl = JDL.parse(DIRAC_WRITER_JDL)
+    assert jdl.get_list("InputSandbox") == [
+        "/bin/echo",
+        "jobDescription.xml",
+        "SB:ProductionSandboxSE|/SandBox/a/alice/x.tar.bz2",
+    ]
+    assert jdl.get_list("OutputSandbox") == ["Script1_echo.log", "std.err", "std.out"]
+    assert jdl.get_list("Tags") == ["MultiProcessor", "GPU"]
+    assert jdl.get_str("JobName") == "compat-raw"
+    assert jdl.get_list("InputData") == ["LFN:/dirac/user/a/alice/in.txt"]
+    assert jdl.get_int("Priority", 0) == 1 and jdl.get_int("CPUTime", 0) == 3600
+    again = JDL.parse(jdl.to_text())  # what we store and hand to pilots parses the same
+    assert again.get_list("OutputSandbox") == jdl.get_list("OutputSandbox")
+    assert again.get_str("JobName") == "compat-raw"

@@ -223,6 +223,16 @@ def test_rpc_tables_use_dirac_names(contexts: dict[str, ComponentContext]) -> No
     assert mon["getJobsStatus"](ALICE, [job_id])[job_id]["Status"] == "Waiting"
     with pytest.raises(Forbidden):
         mon["getJobsStatus"](BOB, [job_id])
+    # DIRAC's bulk reads leave unknown ids out instead of failing the call.
+    assert list(mon["getJobsStatus"](ALICE, [job_id, 424242])) == [job_id]
+    assert mon["getJobsStatus"](ALICE, [424242]) == {}
+    assert mon["getJobsSites"](ALICE, [job_id]) == {job_id: {"Site": "ANY"}}
+    summary = mon["getJobsSummary"](ALICE, [job_id])[job_id]
+    assert summary["Owner"] == "alice" and isinstance(summary["SubmissionTime"], str)
+    # getJobs: ids as strings (DIRAC's JobDB.selectJobs), only the caller's own jobs.
+    assert str(job_id) in mon["getJobs"](ALICE, {"Status": "Waiting"})
+    assert str(job_id) not in mon["getJobs"](BOB, {"Status": "Waiting"})
+    assert mon["getJobs"](ALICE, {"Status": "Waiting"}, "2999-01-01") == []
     with pytest.raises(Forbidden):
         jm["killJob"](BOB, [job_id])
     with pytest.raises(NotFound):

@@ -1,0 +1,133 @@
+"""Calls made with the real DIRAC client's own classes; runs in the DIRAC client's venv, not ours.
+
+Prints one JSON line: {call name: the S_OK/S_ERROR dict DIRAC returned}. The pytest side
+(test_dirac_client.py) asserts on it. Environment: DIRACSYSCONFIG (the client cfg),
+X509_USER_PROXY (where to write the proxy), COMPAT_USER_CERT/COMPAT_USER_KEY (the user's certificate),
+COMPAT_TAG (makes job names unique per run).
+"""
+
+import json
+import os
+import sys
+import uuid
+
+from DIRAC.Core.Security.X509Chain import X509Chain
+
+
+def make_proxy():
+    """An RFC proxy made by DIRAC itself from the user's certificate, as dirac-proxy-init would."""
+    chain = X509Chain()
+    for result in (
+        chain.loadChainFromFile(os.environ["COMPAT_USER_CERT"]),
+        chain.loadKeyFromFile(os.environ["COMPAT_USER_KEY"]),
+        chain.generateProxyToFile(os.environ["X509_USER_PROXY"], 3600, diracGroup="dirac_user"),
+    ):
+        if not result["OK"]:
+            sys.exit(f"proxy: {result['Message']}")
+
+
+make_proxy()
+
+import DIRAC  # noqa: E402
+
+# No CS round trip (require_auth=False): the served CS layout for DIRAC 9 is a separate item (issue 13.6);
+# the client cfg lists the service URLs itself.
+if hasattr(DIRAC, "initialize"):  # DIRAC >= 8.1
+    DIRAC.initialize(require_auth=False)
+else:
+    from DIRAC.Core.Base.Script import parseCommandLine
+
+    sys.argv = sys.argv[:1]
+    parseCommandLine(ignoreErrors=True)
+
+from DIRAC.Core.Utilities.ClassAd.ClassAdLight import ClassAd  # noqa: E402
+from DIRAC.Interfaces.API.Dirac import Dirac  # noqa: E402
+from DIRAC.Interfaces.API.Job import Job  # noqa: E402
+from DIRAC.Resources.Catalog.FileCatalogClient import FileCatalogClient  # noqa: E402
+from DIRAC.WorkloadManagementSystem.Client.JobManagerClient import JobManagerClient  # noqa: E402
+from DIRAC.WorkloadManagementSystem.Client.JobMonitoringClient import JobMonitoringClient  # noqa: E402
+from DIRAC.WorkloadManagementSystem.Client.WMSClient import WMSClient  # noqa: E402
+
+results = {}
+
+
+def call(name, method, *args):
+    """Record what DIRAC returned; a client that raises (it does on some S_ERRORs) is a failed call."""
+    try:
+        results[name] = method(*args)
+    except Exception as exc:  # the client's own bug path: report it, keep going
+        results[name] = {"OK": False, "Message": f"the DIRAC client raised {type(exc).__name__}: {exc}"}
+    return results[name]
+
+
+def job_jdl(name):
+    job = Job()
+    job.setName(name)
+    job.setExecutable("echo", arguments="hello world")
+    job.setCPUTime(3600)
+    job.setTag(["MultiProcessor", "GPU"])
+    job.setInputData(["/dirac/user/a/alice/compat/in.txt"])
+    return job._toJDL()
+
+
+# -- WorkloadManagement -------------------------------------------------------------------------------
+# DIRAC's own JDL writer, sent as is (bare words, unquoted list items, LFN:/path).
+tag = os.environ["COMPAT_TAG"]  # one run per client version against the same instance
+raw_jdl = job_jdl(f"compat-raw-{tag}")
+results["jdl"] = {"OK": True, "Value": raw_jdl}
+call("JobManager.submitJob", JobManagerClient().submitJob, raw_jdl)
+# WMSClient uploads local InputSandbox files (SandboxStore streaming: not served yet), so keep the
+# entries it would not upload and let it send the rest exactly as it does.
+classad = ClassAd("[" + job_jdl(f"compat-wms-{tag}") + "]")
+classad.insertAttributeVectorString("InputSandbox", ["LFN:/dirac/user/a/alice/compat/in.txt"])
+call("WMSClient.submitJob", WMSClient().submitJob, classad.asJDL())
+
+job_ids = [r["Value"] for r in (results["JobManager.submitJob"], results["WMSClient.submitJob"]) if r["OK"]]
+unknown = 987654321
+monitoring = JobMonitoringClient()
+call("getJobs", monitoring.getJobs, {"JobName": f"compat-raw-{tag}"})
+call("getJobs.none", monitoring.getJobs, {"JobName": "no-such-name"})
+for method in (
+    "getJobsStates",
+    "getJobsStatus",
+    "getJobsMinorStatus",
+    "getJobsApplicationStatus",
+    "getJobsSites",
+    "getJobsSummary",
+):
+    call(method, getattr(monitoring, method), job_ids)
+call("getJobsStatus.unknown", monitoring.getJobsStatus, [unknown])
+call("getJobsStatus.mixed", monitoring.getJobsStatus, [*job_ids, unknown])
+
+dirac = Dirac()
+call("Dirac.getJobStatus", dirac.getJobStatus, job_ids)
+call("Dirac.getJobSummary", dirac.getJobSummary, job_ids)
+call("Dirac.selectJobs", lambda: dirac.selectJobs(status="Waiting"))
+call("Dirac.selectJobs.none", lambda: dirac.selectJobs(status="Done", printErrors=False))
+results["job_ids"] = {"OK": True, "Value": job_ids}
+results["tag"] = {"OK": True, "Value": tag}
+
+# -- DataManagement -----------------------------------------------------------------------------------
+fc = FileCatalogClient()
+call("FileCatalogClient.isOK", fc.isOK)
+base = f"/dirac/user/a/alice/compat-{uuid.uuid4().hex[:8]}"  # the admin made /dirac/user/a/alice
+lfn = f"{base}/data/file1.txt"
+guid = str(uuid.uuid4()).upper()
+call("createDirectory", fc.createDirectory, [f"{base}/data"])
+new_file = {"PFN": f"root://se.example.org/{lfn}", "SE": "SE-A", "Size": 1234, "GUID": guid, "Checksum": "0badcafe"}
+call("addFile", fc.addFile, {lfn: new_file})
+call("getFileSize", fc.getFileSize, [lfn, f"{base}/missing.txt"])
+call("getReplicaStatus", fc.getReplicaStatus, {lfn: "SE-A"})
+call("getReplicaStatus.otherSE", fc.getReplicaStatus, {lfn: "SE-B"})
+call("getLFNForGUID", fc.getLFNForGUID, [guid, "NO-SUCH-GUID"])
+call("getDirectorySize", fc.getDirectorySize, [base])
+call("getDirectorySize.long", fc.getDirectorySize, [base], True, False)
+call("getDirectoryMetadata", fc.getDirectoryMetadata, [base, f"{base}/missing"])
+call("getCatalogCounters", fc.getCatalogCounters)
+call("setMetadata", fc.setMetadata, base, {"compatRun": 7})
+call("getDirectoryUserMetadata.before", fc.getDirectoryUserMetadata, base)
+call("removeMetadata", fc.removeMetadata, {base: ["compatRun"]})
+call("getDirectoryUserMetadata.after", fc.getDirectoryUserMetadata, base)
+results["base"] = {"OK": True, "Value": {"base": base, "lfn": lfn, "guid": guid}}
+
+print(json.dumps(results, default=str))
