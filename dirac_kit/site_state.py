@@ -160,7 +160,8 @@ def check_action(
         return
     for state in recorded([inventory], site_groups([inventory], extra_vars), lab):
         hosts = list_hosts(inventory, state.group, limit)
-        leave_out = f"--limit '{limit}:!{state.group}'" if limit else f"--limit 'all:!{state.group}'"
+        scope = limit if limit and limit != state.group else "all"
+        leave_out = f"--limit '{scope}:!{state.group}'"
         why_not = refusal(action, state, hosts, chosen, leave_out)
         if why_not is not None:
             raise Conflict(why_not)
@@ -183,10 +184,16 @@ def check_hosts(
 def list_hosts(inventory: Path, pattern: str, limit: str | None = None) -> list[str]:
     """Hosts of `pattern` within `limit`, as ansible-playbook would pick them (`ansible --list-hosts`:
     the inventory alone, no variables, so no vault password is needed)."""
+    hosts = _matching(inventory, pattern)
+    if limit:  # apart: `--limit` leaving no host is an error of `ansible`, not an empty answer
+        within = set(_matching(inventory, limit))
+        hosts = [host for host in hosts if host in within]
+    return hosts
+
+
+def _matching(inventory: Path, pattern: str) -> list[str]:
     beside = Path(sys.executable).parent / "ansible"
     argv = [str(beside) if beside.is_file() else "ansible", pattern, "-i", str(inventory), "--list-hosts"]
-    if limit:
-        argv += ["--limit", limit]
     env = {**os.environ, "ANSIBLE_HOST_PATTERN_MISMATCH": "ignore", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
