@@ -10,12 +10,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dirac_core.errors import BadRequest, Forbidden
-from dirac_kit import environment, vault
+from dirac_core.errors import BadRequest
+from dirac_kit import confirm, environment, vault
 from dirac_kit.lab.paths import LabPaths
 
 # action -> (playbook, destructive). Destructive actions stop services or move data: they need the
-# confirmation flag, except in --check mode (a dry run changes nothing).
+# confirmation (dirac_kit.confirm), except in --check mode (a dry run changes nothing).
 ACTIONS: dict[str, tuple[str, bool]] = {
     "deploy": ("site.yml", False),
     "prechecks": ("prechecks.yml", False),
@@ -26,7 +26,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
     "migrate-stage2": ("migrate-stage2.yml", True),
     "rollback": ("rollback.yml", True),
 }
-CONFIRM_FLAG = "--yes-i-really-mean-it"
+CONFIRM_FLAG = confirm.CONFIRM_FLAG
 
 
 @dataclass
@@ -45,6 +45,8 @@ class PlaybookRun:
     extra_vars: list[str] = field(default_factory=list)
     verbosity: int = 0
     confirmed: bool = False
+    # Site states (dirac_kit.site_state) the operator acts against on purpose, by name.
+    override_site_state: list[str] = field(default_factory=list)
 
 
 def ansible_playbook() -> str:
@@ -64,11 +66,8 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
     if run.action not in ACTIONS:
         raise BadRequest(f"unknown action {run.action!r}: use one of {', '.join(ACTIONS)}")
     playbook_name, destructive = ACTIONS[run.action]
-    if destructive and not run.confirmed and not run.check:
-        raise Forbidden(
-            f"{run.action} is destructive (it stops services or moves data): add {CONFIRM_FLAG}, "
-            "or run it with --check first"
-        )
+    if destructive:
+        confirm.require(run.action, "it stops services or moves data", run.confirmed or run.check)
     if not run.inventory.exists():
         raise BadRequest(f"inventory {run.inventory} not found: pass -i inventories/<site> (lab, cc-in2p3, cyfronet)")
     playbook = root / "playbooks" / playbook_name
@@ -88,6 +87,11 @@ def build_command(run: PlaybookRun, root: Path) -> tuple[list[str], dict[str, st
         argv += ["--vault-id", vault_id]
     if run.vault_password_file:
         argv += ["--vault-password-file", run.vault_password_file]
+    if destructive and run.confirmed and not run.check:
+        argv += ["--extra-vars", confirm.ANSIBLE_CONFIRM]  # the engine's steps take the same confirmation
+    if run.override_site_state:
+        # The hosts' own guard (roles/dirac_migration site_state_guard) takes the same names.
+        argv += ["--extra-vars", f"dirac_migration_site_state_override={','.join(run.override_site_state)}"]
     for extra in run.extra_vars:
         argv += ["--extra-vars", extra]
     if run.verbosity:

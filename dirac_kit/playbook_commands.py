@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dirac_kit import confirm, site_state
 from dirac_kit.lab.paths import LabPaths
 from dirac_kit.playbook import ACTIONS, CONFIRM_FLAG, PlaybookRun, build_command
 
@@ -42,6 +43,13 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-e", "--extra-vars", "extra_vars", multiple=True, help="ansible --extra-vars (repeatable)"),
         click.option("-v", "--verbose", "verbosity", count=True, help="ansible verbosity (-v … -vvvv)"),
         click.option(CONFIRM_FLAG, "confirmed", is_flag=True, help="confirm a destructive action"),
+        click.option(
+            site_state.OVERRIDE_OPTION,
+            "override_site_state",
+            multiple=True,
+            metavar="STATE",
+            help="act on a site the migration left decommissioned, frozen or mid-migration (name that state)",
+        ),
         click.pass_context,
     ]
     for option in reversed(options):
@@ -58,8 +66,15 @@ def _make(action: str) -> click.Command:
             raise click.UsageError(f"no inventory: dirac-kit -i inventories/<site> {action}")
         run = PlaybookRun(
             action=action, inventory=Path(inventory), vault_ids=list(kwargs.pop("vault_ids")),
-            extra_vars=list(kwargs.pop("extra_vars")), **kwargs,
+            extra_vars=list(kwargs.pop("extra_vars")), override_site_state=list(kwargs.pop("override_site_state")),
+            **kwargs,
         )  # fmt: skip
+        # Before anything runs: the site's migration state, then the confirmation of a destructive action.
+        site_state.check_action(action, run.inventory, run.limit, run.override_site_state, run.extra_vars)
+        destructive = ACTIONS.get(action, ("", False))[1]
+        if destructive and not run.check:
+            confirm.require(action, "it stops services or moves data", run.confirmed, confirm.terminal_ask())
+            run.confirmed = True
         argv, env = build_command(run, LabPaths.default().root)
         click.echo("+ " + " ".join(argv), err=True)
         raise SystemExit(subprocess.run(argv, env=env).returncode)

@@ -21,6 +21,17 @@ from dirac_kit.lab.paths import LabPaths
 from dirac_kit.vault import lab_vault_file
 
 
+def _name(inventory: Path) -> str:
+    # An inventory file counts as its directory (hosts.yml of inventories/cc-in2p3 is cc-in2p3).
+    return (inventory.parent if inventory.is_file() else inventory).resolve().name
+
+
+def _parent(inventories: Sequence[Path], lab: LabPaths) -> Path:
+    if any(lab_vault_file(inv) for inv in inventories):
+        return lab.runs
+    return lab.root / "var" / "sites"
+
+
 @dataclass(frozen=True)
 class RunPaths:
     """The state directory of one set of inventories."""
@@ -30,11 +41,18 @@ class RunPaths:
     @classmethod
     def of(cls, inventories: Sequence[Path], lab: LabPaths | None = None) -> RunPaths:
         lab = lab or LabPaths.default()
-        # An inventory file counts as its directory (hosts.yml of inventories/cc-in2p3 is cc-in2p3).
-        key = "+".join((inv.parent if inv.is_file() else inv).resolve().name for inv in inventories) or "default"
-        if any(lab_vault_file(inv) for inv in inventories):
-            return cls(lab.runs / key)
-        return cls(lab.root / "var" / "sites" / key)
+        key = "+".join(_name(inv) for inv in inventories) or "default"
+        return cls(_parent(inventories, lab) / key)
+
+    @classmethod
+    def sharing(cls, inventories: Sequence[Path], lab: LabPaths | None = None) -> list[RunPaths]:
+        """Every state directory that names one of the inventories: a site given alone
+        (`-i inventories/cyfronet`) also sees what a run of both sites (cyfronet+cc-in2p3) recorded."""
+        lab = lab or LabPaths.default()
+        parent, names = _parent(inventories, lab), {_name(inv) for inv in inventories}
+        if not parent.is_dir():
+            return []
+        return [cls(d) for d in sorted(parent.iterdir()) if d.is_dir() and names & set(d.name.split("+"))]
 
     @property
     def runbooks(self) -> Path:

@@ -41,10 +41,10 @@ dirac-kit lab load --files "$FILES" --jobs "$JOBS" --pilots "$PILOTS"
 
 say "4/6 stage 1: runbook rendered from the real inventory, then run step by step (markers, resumable)"
 dirac-kit runbook render stage1 -i "$INV"
-time dirac-kit runbook run stage1 -i "$INV"
+time dirac-kit runbook run stage1 -i "$INV" --yes-i-really-mean-it
 
 say "5/6 stage 2: shared configuration layer and shared services"
-time dirac-kit runbook run stage2 -i "$INV"
+time dirac-kit runbook run stage2 -i "$INV" --yes-i-really-mean-it
 
 say "6/6 where things are"
 dirac-kit ops status -i "$INV" || true

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dirac_kit import environment
+from dirac_kit import environment, site_state
 from dirac_kit.ops import tasks
 from dirac_kit.ops.hosts import Fleet, load_fleet
 from dirac_kit.state import RunPaths
@@ -20,6 +20,10 @@ _ssh_config = click.option(
     "--ssh-config", type=click.Path(path_type=Path), help="ssh_config to use (default: the lab's, if any)."
 )
 _vault = click.option("--vault-password-file", type=click.Path(path_type=Path), help="Vault password file.")
+_override = click.option(
+    site_state.OVERRIDE_OPTION, "override_site_state", multiple=True, metavar="STATE",
+    help="act on hosts of a site the migration left decommissioned, frozen or mid-migration (name that state)",
+)  # fmt: skip
 _state = click.option(
     "--state-dir", type=click.Path(path_type=Path), default=None,
     help="Where freeze records are kept (default: var/<lab>/runs/<inventory>/ops, var/sites/<inventory>/ops).",
@@ -44,6 +48,17 @@ def _fleet(ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path |
 
 def _state_dir(ctx: click.Context, given: Path | None, inventories: tuple[Path, ...]) -> Path:
     return given if given is not None else RunPaths.of(_chosen(ctx, inventories)).ops
+
+
+def _guard(
+    ctx: click.Context, inventories: tuple[Path, ...], fleet: Fleet, what: str, hosts: list[str],
+    overrides: tuple[str, ...], leave_out: str,
+) -> None:  # fmt: skip
+    """Refuse (dirac_kit.site_state) when `hosts` include one of a site the migration decommissioned,
+    froze or is moving, unless the operator named that state."""
+    chosen = _chosen(ctx, inventories)
+    states = site_state.recorded(chosen, site_state.site_groups(chosen))
+    site_state.check_hosts(what, hosts, fleet.groups, states, overrides, leave_out)
 
 
 @click.group()
@@ -94,16 +109,20 @@ def logs(
 @_ssh_config
 @_vault
 @_state
+@_override
 @click.option("--hosts", "pattern", default="all", show_default=True,
               help="Only these hosts of the instance (a:!b leaves b out, e.g. an unreachable host).")  # fmt: skip
 @click.argument("instance")
 @click.pass_context
 def freeze(
     ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
-    state_dir: Path | None, pattern: str, instance: str,
+    state_dir: Path | None, override_site_state: tuple[str, ...], pattern: str, instance: str,
 ) -> None:  # fmt: skip
     """Stop writes to INSTANCE: every component but its Configuration Servers is stopped (recorded)."""
     fleet = _fleet(ctx, inventories, ssh_config, vault_password_file)
+    hosts = fleet.hosts(instance if pattern == "all" else f"{instance}:&{pattern}")
+    leave_out = f"--hosts '{'all' if pattern == 'all' else pattern}:!{{group}}'"
+    _guard(ctx, inventories, fleet, f"ops freeze {instance}", hosts, override_site_state, leave_out)
     stopped = tasks.freeze(fleet, instance, _state_dir(ctx, state_dir, inventories), pattern)
     for host, units in stopped.items():
         click.echo(f"{host}: stopped {', '.join(units)}")
@@ -115,14 +134,18 @@ def freeze(
 @_ssh_config
 @_vault
 @_state
+@_override
 @click.argument("instance")
 @click.pass_context
 def unfreeze(
     ctx: click.Context, inventories: tuple[Path, ...], ssh_config: Path | None, vault_password_file: Path | None,
-    state_dir: Path | None, instance: str,
+    state_dir: Path | None, override_site_state: tuple[str, ...], instance: str,
 ) -> None:  # fmt: skip
     """Start again the components that freeze stopped."""
     fleet = _fleet(ctx, inventories, ssh_config, vault_password_file)
+    hosts = sorted(tasks.frozen_units(instance, _state_dir(ctx, state_dir, inventories)))
+    leave_out = "start the units of the other hosts by hand: systemctl start UNIT"
+    _guard(ctx, inventories, fleet, f"ops unfreeze {instance}", hosts, override_site_state, leave_out)
     started = tasks.unfreeze(fleet, instance, _state_dir(ctx, state_dir, inventories))
     for host, units in started.items():
         click.echo(f"{host}: started {', '.join(units)}")

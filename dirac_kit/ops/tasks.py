@@ -86,12 +86,19 @@ def freeze(fleet: Fleet, instance: str, state_dir: Path, pattern: str = "all") -
     return stopped
 
 
-def unfreeze(fleet: Fleet, instance: str, state_dir: Path) -> dict[str, list[str]]:
-    """Start again exactly the units freeze stopped, then forget the freeze."""
+def frozen_units(instance: str, state_dir: Path) -> dict[str, list[str]]:
+    """The units `freeze` stopped, per host (what `unfreeze` starts again)."""
     path = _state_file(state_dir, instance)
     if not path.is_file():
         raise Conflict(f"{instance} is not frozen (no {path}): nothing to start")
     units: dict[str, list[str]] = json.loads(path.read_text())["units"]
+    return units
+
+
+def unfreeze(fleet: Fleet, instance: str, state_dir: Path) -> dict[str, list[str]]:
+    """Start again exactly the units freeze stopped, then forget the freeze."""
+    path = _state_file(state_dir, instance)
+    units = frozen_units(instance, state_dir)
     failures = _on_each(fleet, units, "start")
     if failures:
         raise Conflict(f"unfreeze of {instance}: {'; '.join(failures)}; fix and run unfreeze again")

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from dirac_kit import environment
+from dirac_kit import confirm, environment
 from dirac_kit.lab.paths import LabPaths
 from dirac_kit.runbook.context import build_context, lab_vault_file
 from dirac_kit.runbook.lock import RunInProgress
 from dirac_kit.runbook.model import BOOKS, Runbook, load_book
 from dirac_kit.runbook.render import render_book
-from dirac_kit.runbook.runner import RunState, refusal, run_book
+from dirac_kit.runbook.runner import RunState, pending_steps, refusal, run_book
 from dirac_kit.state import RunPaths
 from dirac_kit.vault import require_password
 
@@ -89,6 +89,9 @@ def render(
 @_state_option
 @click.option("--only", help="Run just this step (e.g. to mark a manual step done).")
 @click.option("--until", help="Stop after this step (e.g. pause after cutover to decide on rollback).")
+@click.option(
+    confirm.CONFIRM_FLAG, "confirmed", is_flag=True, help="Confirm the steps that stop services or move data."
+)
 def run(
     book_name: str,
     inventories: tuple[Path, ...],
@@ -97,8 +100,10 @@ def run(
     state_dir: Path | None,
     only: str | None,
     until: str | None,
+    confirmed: bool,
 ) -> None:
-    """Run the steps not yet done, in order; re-run to resume after a failure."""
+    """Run the steps not yet done, in order; re-run to resume after a failure. Steps that stop services
+    or move data need --yes-i-really-mean-it (or typing yes at the prompt on a terminal)."""
     book, context = _prepare(book_name, inventories, plan, vault_password_file)
     state_dir = _state_dir(state_dir, inventories)
     for step_id in (only, until):
@@ -108,6 +113,12 @@ def run(
     if why_not is not None:
         raise click.ClickException(why_not)
     state = RunState(state_dir / book_name)
+    destructive = [step.id for step in pending_steps(book, state, only, until) if step.destructive]
+    if destructive:
+        confirm.require(
+            f"runbook run {book_name}", f"steps {', '.join(destructive)} stop services or move data", confirmed,
+            confirm.terminal_ask(), first=f"read what they do first: dirac-kit runbook render {book_name}",
+        )  # fmt: skip
     try:
         ok = run_book(book, state, Path.cwd(), click.echo, only=only, until=until, root=LabPaths.default().root)
     except RunInProgress as exc:

@@ -19,6 +19,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined, TemplateError
 
 from dirac_core.errors import BadRequest, NotFound
+from dirac_kit.confirm import ANSIBLE_CONFIRM
 
 _STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BOOKS = ("stage1", "stage2", "rollback")
@@ -35,6 +36,9 @@ class Step:
     affected: str
     manual: bool = False
     playbook: str = ""  # file under playbooks/ the runner runs with ansible-playbook (command shows how)
+    # Stops services or moves data: `runbook run` needs the operator's confirmation before it runs
+    # (dirac_kit.confirm), and the step's playbook gets it as -e dirac_migration_confirm=true.
+    destructive: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,9 @@ def _render_command(argv: list[Any], context: dict[str, Any], where: str) -> lis
 
 
 def _playbook_command(item: dict[str, Any], context: dict[str, Any], where: str) -> list[str]:
-    """`ansible-playbook -i INV playbooks/<playbook> [-e VAR=VALUE ...]`: how the step runs by hand."""
-    extra: list[str] = []
+    """`ansible-playbook -i INV playbooks/<playbook> [-e VAR=VALUE ...]`: how the step runs by hand
+    (a destructive step's command carries the confirmation the runner was given)."""
+    extra: list[str] = ["-e", ANSIBLE_CONFIRM] if item.get("destructive") else []
     for value in item.get("extra_vars", []):
         extra += ["-e", _render(str(value), context, where)]
     return ["ansible-playbook", *context["inventory_args"], f"playbooks/{item['playbook']}", *extra]
@@ -131,6 +136,7 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
                 affected=_render(item.get("affected", ""), context, where),
                 manual=bool(item.get("manual", False)),
                 playbook=str(item.get("playbook", "")),
+                destructive=bool(item.get("destructive", False)),
             )
         )
     return Runbook(

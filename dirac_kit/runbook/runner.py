@@ -62,6 +62,12 @@ class RunState:
         self.markers.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.marker(index, step), json.dumps(record.as_dict(), indent=2))
 
+    def done_step_ids(self) -> set[str]:
+        """Ids of the steps marked done, read from the marker names alone (no book needed)."""
+        if not self.markers.is_dir():
+            return set()
+        return {path.stem.partition("-")[2] for path in self.markers.glob("[0-9][0-9]-*.done")}
+
     def clear_from(self, book: Runbook, step_id: str) -> list[str]:
         """Forget the markers of `step_id` and every later step (they must run again); returns their ids."""
         first = book.step_ids.index(book.step(step_id).id)
@@ -109,6 +115,16 @@ def refusal(book: Runbook, state_dir: Path, load: Callable[[str], Runbook]) -> s
         if guard.step in RunState(state_dir / guard.book).done_records(load(guard.book)):
             return f"{book.name}: {guard.why} ({guard.book} step {guard.step} done)"
     return None
+
+
+def pending_steps(book: Runbook, state: RunState, only: str | None = None, until: str | None = None) -> list[Step]:
+    """The steps a run would start (not done yet, within --only/--until), in order."""
+    last = book.step_ids.index(until) + 1 if until is not None else len(book.steps)
+    return [
+        step
+        for index, step in enumerate(book.steps, start=1)
+        if index <= last and (only is None or step.id == only) and not state.is_done(index, step)
+    ]
 
 
 def run_book(

@@ -70,7 +70,7 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         self._display.display(f"remaining steps: {', '.join(remaining)}", color="bright red")
         self._display.display(
             f"fix the cause, then resume: ansible-playbook {inventory} playbooks/{self.book}-{self.current}.yml and "
-            f"the later step playbooks in order, or `dirac-kit runbook run {self.book} {inventory}` (it records "
-            "finished steps and resumes by itself)",
+            f"the later step playbooks in order, or `dirac-kit runbook run {self.book} {inventory} "
+            "--yes-i-really-mean-it` (it records finished steps and resumes by itself)",
             color="bright red",
         )

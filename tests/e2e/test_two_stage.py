@@ -121,8 +121,9 @@ def playbook(name: str, *args: str, check: bool = True) -> subprocess.CompletedP
 
 def runbook(book: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     state = RUN / "runbooks"
-    return run(str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state), *args,
-               check=check)  # fmt: skip
+    # Exactly as docs/migration.md prints it: the books stop services and move data (dirac_kit.confirm).
+    return run(str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state),
+               "--yes-i-really-mean-it", *args, check=check)  # fmt: skip
 
 
 def checksums(host: str, database: str) -> dict[str, str]:
@@ -204,7 +205,18 @@ def loaded_old_site(lab: None) -> dict[str, load.LoadResult]:
 def _kill_during(book: str, step: str, *args: str) -> None:
     """Start the runbook and SIGKILL it (its whole process group) a random 1-5 s into `step`."""
     state = RUN / "runbooks"
-    argv = [str(BIN / "dirac-kit"), "runbook", "run", book, "-i", str(INVENTORY), "--state-dir", str(state), *args]
+    argv = [
+        str(BIN / "dirac-kit"),
+        "runbook",
+        "run",
+        book,
+        "-i",
+        str(INVENTORY),
+        "--state-dir",
+        str(state),
+        "--yes-i-really-mean-it",
+        *args,
+    ]
     proc = subprocess.Popen(argv, env=_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     assert proc.stdout is not None
@@ -285,6 +297,25 @@ def _check_old_site_stopped() -> None:
         assert enabled.strip() == "", f"old site still has enabled units on {host}: {enabled}"
 
 
+def _check_old_site_guarded() -> None:
+    """After stage 1, deploy and start against the old site refuse before any change and say why, through
+    the kit (runbook markers) and through a plain ansible-playbook (the hosts' state); the override passes."""
+    for action in ("deploy", "start"):
+        proc = run(str(BIN / "dirac-kit"), "-i", str(INVENTORY), action, "--check", "--diff", "--limit", "cyfronet",
+                   "--tags", "config,services", check=False)  # fmt: skip
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"{action} refused:" in proc.stderr and "(site cyfronet) are decommissioned" in proc.stderr
+    for name in ("site.yml", "start.yml"):
+        proc = playbook(name, "--check", "--diff", "--limit", "cyfronet", "--tags", "config,services", check=False)
+        assert proc.returncode != 0, proc.stdout[-3000:]
+        recaps = [line for line in proc.stdout.splitlines() if line.startswith("cyf-") and "changed=" in line]
+        assert recaps and all("changed=0" in line for line in recaps), proc.stdout[-3000:]
+        assert "is decommissioned: stage 1 cut over" in " ".join(proc.stdout.split())
+    passed = playbook("start.yml", "--check", "--limit", "cyfronet", "-e",
+                      "dirac_migration_site_state_override=decommissioned", check=False)  # fmt: skip
+    assert "is decommissioned" not in passed.stdout, "the named override passes the hosts' guard"
+
+
 # ---- the stages ---------------------------------------------------------------------------------
 # One lab, in order: stage 1 up to cutover (killed twice, resumed), rollback with writes made on the
 # new site, stage 1 again to its end (killed again, resumed), stage 2, a job per instance.
@@ -331,6 +362,7 @@ def test_stage1_to_the_end_then_stage2(loaded_old_site: dict[str, load.LoadResul
     _check_copied_kept(reference)
     _check_reset_repopulated_upgraded(loaded_old_site, verify_jobs=True)
     _check_old_site_stopped()
+    _check_old_site_guarded()
     with _Clock("stage 2"):
         runbook("stage2")
     _check_copied_kept(reference)

@@ -169,10 +169,12 @@ def test_steps_run_their_playbook_with_the_kits_ansible(inventory: Path, tmp_pat
     from dirac_kit.runbook.runner import step_argv
 
     step = load_book("stage1", build_context([inventory])).step("cutover")
-    assert step.command == ["ansible-playbook", "-i", str(inventory), "playbooks/stage1-cutover.yml"]
+    # A destructive step carries the confirmation `runbook run` was given (dirac_kit.confirm).
+    confirmed = ["-e", "dirac_migration_confirm=true"]
+    assert step.command == ["ansible-playbook", "-i", str(inventory), "playbooks/stage1-cutover.yml", *confirmed]
     argv, env = step_argv(step, tmp_path)
     assert argv == [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-                    str(tmp_path / "playbooks/stage1-cutover.yml")]  # fmt: skip
+                    str(tmp_path / "playbooks/stage1-cutover.yml"), *confirmed]  # fmt: skip
     assert "ANSIBLE_CONFIG" not in env or env["ANSIBLE_CONFIG"] != str(tmp_path / "ansible.cfg")
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     assert step_argv(step, tmp_path)[1]["ANSIBLE_CONFIG"] == str(tmp_path / "ansible.cfg")
