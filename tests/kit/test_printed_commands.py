@@ -162,9 +162,9 @@ def _kit_context(argv: list[str]) -> click.Context:
     name = "dirac-kit"
     while isinstance(command, click.Group):
         parent = command.make_context(name, args, parent=parent)
-        name, found, args = command.resolve_command(parent, [*parent._protected_args, *parent.args])
-        assert found is not None and name is not None, f"no such command in {argv}"
-        command = found
+        found_name, found, args = command.resolve_command(parent, [*parent._protected_args, *parent.args])
+        assert found is not None and found_name is not None, f"no such command in {argv}"
+        name, command = found_name, found
     return command.make_context(name, args, parent=parent)
 
 
