@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from dirac_core.errors import BadRequest, ConfigError
+from dirac_kit import vault
 
 # Groups every migration inventory must define; the runbook names hosts through them.
 REQUIRED_GROUPS = ("egi", "fg")
@@ -62,15 +64,55 @@ def _hosts_below(data: dict[str, Any], group: str) -> list[str]:
     return hosts
 
 
+def vault_args(inventories: Sequence[Path], vault_password_file: Path | None = None) -> list[str]:
+    """The vault options a pasted ``ansible-playbook`` needs: the operator's password file, else per
+    inventory its lab password file or a prompt for its vault id (none for an unencrypted one)."""
+    if vault_password_file is not None:
+        return ["--vault-password-file", str(vault_password_file)]
+    args: list[str] = []
+    for inventory in inventories:
+        if (lab_file := vault.lab_vault_file(inventory)) is not None:
+            args += ["--vault-id", f"lab@{lab_file}"]
+        elif vault.encrypted_files(inventory):
+            args += ["--vault-id", f"{vault.vault_id(inventory)}@prompt"]
+    return args
+
+
+def runbook_args(
+    inventories: Sequence[Path],
+    plan: Path | None = None,
+    vault_password_file: Path | None = None,
+    state_dir: Path | None = None,
+) -> list[str]:
+    """The options of a ``dirac-kit runbook run|status BOOK`` that works on the same run as this one."""
+    args = [arg for inv in inventories for arg in ("-i", str(inv))]
+    for option, value in (("--plan", plan), ("--vault-password-file", vault_password_file), ("--state-dir", state_dir)):
+        if value is not None:
+            args += [option, str(value)]
+    return args
+
+
 def build_context(
-    inventories: Sequence[Path], plan: Path | None = None, vault_password_file: Path | None = None
+    inventories: Sequence[Path],
+    plan: Path | None = None,
+    vault_password_file: Path | None = None,
+    state_dir: Path | None = None,
 ) -> dict[str, Any]:
+    """What a book is rendered with. Besides the inventory's groups and host variables, the option
+    strings its printed commands use, so that each runs as printed from the checkout's root:
+    ``ansible_args`` (``-i INV --vault-id …`` of an ``ansible-playbook``) and ``runbook_args``
+    (``-i INV [--plan …]`` of a ``dirac-kit runbook`` command), ``kit_args`` (of ``dirac-kit ops``)."""
     inventory = read_inventory(inventories, vault_password_file)
     missing = [g for g in REQUIRED_GROUPS if not inventory["groups"].get(g)]
     if missing:
         raise BadRequest(f"inventory has no hosts in group(s) {', '.join(missing)}: add the instance groups egi and fg")
+    inventory_args = [arg for inv in inventories for arg in ("-i", str(inv))]
     context: dict[str, Any] = {
-        "inventory_args": [arg for inv in inventories for arg in ("-i", str(inv))],
+        "inventory_args": inventory_args,
+        "vault_args": vault_args(inventories, vault_password_file),
+        "ansible_args": shlex.join(inventory_args + vault_args(inventories, vault_password_file)),
+        "runbook_args": shlex.join(runbook_args(inventories, plan, vault_password_file, state_dir)),
+        "kit_args": shlex.join(runbook_args(inventories, None, vault_password_file)),  # dirac-kit ops
         "inventories": [str(inv) for inv in inventories],
         **inventory,
         "plan_path": str(plan) if plan else "",

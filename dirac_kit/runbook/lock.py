@@ -84,6 +84,16 @@ def exclusive_run(
         os.close(fd)
 
 
+def holders(lock_path: Path) -> dict[int, str]:
+    """Processes other than this one that hold the run lock, with their command lines (what a killed
+    or interrupted step left running here)."""
+    found = {}
+    for pid in _holders(lock_path) - {os.getpid()}:
+        with contextlib.suppress(OSError):
+            found[pid] = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    return found
+
+
 def _holders(lock_path: Path) -> set[int]:
     """Processes with the lock file open (Linux /proc)."""
     target = str(lock_path.resolve())

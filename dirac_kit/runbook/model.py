@@ -39,6 +39,12 @@ class Step:
     # Stops services or moves data: `runbook run` needs the operator's confirmation before it runs
     # (dirac_kit.confirm), and the step's playbook gets it as -e dirac_migration_confirm=true.
     destructive: bool = False
+    # What a killed run of this step may leave running, and where (printed when a run is interrupted).
+    still_running: str = ""
+    # A database server this step leaves read-only (from its freeze on, even if the step is interrupted)
+    # until the step `read_only_until` has run; `runbook status` and every resume say so meanwhile.
+    read_only: str = ""
+    read_only_until: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,12 +100,14 @@ def _render_command(argv: list[Any], context: dict[str, Any], where: str) -> lis
 
 
 def _playbook_command(item: dict[str, Any], context: dict[str, Any], where: str) -> list[str]:
-    """`ansible-playbook -i INV playbooks/<playbook> [-e VAR=VALUE ...]`: how the step runs by hand
-    (a destructive step's command carries the confirmation the runner was given)."""
+    """`ansible-playbook -i INV --vault-id … playbooks/<playbook> [-e VAR=VALUE ...]`: how the step runs
+    by hand, from the checkout's root (its ansible.cfg), with the inventories' vault passwords (a
+    destructive step's command carries the confirmation the runner was given)."""
     extra: list[str] = ["-e", ANSIBLE_CONFIRM] if item.get("destructive") else []
     for value in item.get("extra_vars", []):
         extra += ["-e", _render(str(value), context, where)]
-    return ["ansible-playbook", *context["inventory_args"], f"playbooks/{item['playbook']}", *extra]
+    vault = context.get("vault_args", [])
+    return ["ansible-playbook", *context["inventory_args"], *vault, f"playbooks/{item['playbook']}", *extra]
 
 
 def _guards(raw: Any, context: dict[str, Any], where: str) -> list[Guard]:
@@ -137,8 +145,15 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
                 manual=bool(item.get("manual", False)),
                 playbook=str(item.get("playbook", "")),
                 destructive=bool(item.get("destructive", False)),
+                still_running=_render(item.get("still_running", ""), context, where),
+                read_only=_render(item.get("read_only", ""), context, where),
+                read_only_until=str(item.get("read_only_until", "")),
             )
         )
+    ids = {step.id for step in steps}
+    for step in steps:
+        if step.read_only and step.read_only_until not in ids:
+            raise BadRequest(f"runbook {name} step {step.id}: read_only_until must name a step of the book")
     return Runbook(
         name=name,
         title=_render(raw["title"], context, f"runbook {name}"),

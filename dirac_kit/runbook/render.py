@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from dirac_kit.runbook.model import Runbook
 from dirac_kit.runbook.runner import StepRecord
+from dirac_kit.runbook.windows import FreezeWindow, freeze_windows
 
 
 def _environment() -> Environment:
@@ -25,17 +26,24 @@ def _environment() -> Environment:
     return env
 
 
-def freeze_windows(records: dict[str, StepRecord]) -> dict[str, dict[str, Any]]:
-    """Per instance, the engine's write-freeze window a step recorded (migrate-db's `instances`)."""
-    found: dict[str, dict[str, Any]] = {}
-    for record in records.values():
-        instances = record.results.get("instances")
-        if isinstance(instances, dict):
-            for name, info in instances.items():
-                if isinstance(info, dict) and info.get("freeze_seconds") not in (None, ""):
-                    found[name] = {"seconds": float(info["freeze_seconds"]), "mode": info.get("mode", ""),
-                                   "verdict": info.get("verdict", ""), "step": record.step_id}  # fmt: skip
-    return found
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _shown(window: FreezeWindow) -> str:
+    """One line per instance: the engine's freeze, and how long writes were really refused."""
+    text = f"{window.engine_seconds:.2f} s engine freeze ({window.mode} cutover, {window.verdict}, step {window.step})"
+    if (seconds := window.write_seconds) is not None and window.frozen_at is not None:
+        return (
+            f"{text}; writes refused {seconds:.1f} s in all, from the first freeze at {_clock(window.frozen_at)} "
+            f"until step {window.until_step} ended"
+        )
+    if (so_far := window.frozen_for()) is not None and window.frozen_at is not None:
+        return (
+            f"{text}; read-only since {_clock(window.frozen_at)} ({so_far:.0f} s so far): writes are refused until "
+            f"step {window.until_step} has run"
+        )
+    return text
 
 
 def render_book(
@@ -49,7 +57,7 @@ def render_book(
         "records": records,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_seconds": sum(r.duration_seconds for r in records.values()),
-        "freeze_windows": freeze_windows(records),
+        "freeze_windows": {name: _shown(window) for name, window in freeze_windows(book, records).items()},
     }
     env = _environment()
     markdown = out_dir / f"{book.name}.md"

@@ -8,6 +8,10 @@ run directory; a re-run skips marked steps. On failure the remaining steps are p
 commands so an operator can re-run or finish by hand. A step may write results (freeze windows,
 verify reports) as JSON to the file named by $DIRAC_KIT_RESULT (the playbooks' set_stats, written by
 playbooks/callback_plugins/dirac_steps.py); they end up in the run log and the HTML report.
+
+A SIGTERM or SIGINT stops the step (dirac_kit.runbook.interrupt) and the run says where it stopped,
+what may still run where and how to resume. A step that leaves a database server read-only until a
+later step (migrate-db until cutover) makes every resume and `runbook status` say so while it lasts.
 """
 
 from __future__ import annotations
@@ -15,17 +19,19 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dirac_kit.playbook import ansible_environment, ansible_playbook
 from dirac_kit.runbook.failure import failure_excerpt
-from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run
+from dirac_kit.runbook.interrupt import Interrupted, Interruptions, catching_signals
+from dirac_kit.runbook.lock import LOCK_NAME, exclusive_run, holders
 from dirac_kit.runbook.model import Runbook, Step
 
 _OUTPUT_TAIL_LINES = 40
@@ -34,7 +40,7 @@ _OUTPUT_TAIL_LINES = 40
 @dataclass(frozen=True)
 class StepRecord:
     step_id: str
-    status: str  # "done", "failed", "skipped" (already done), "manual"
+    status: str  # "done", "failed", "interrupted", "manual"
     started: str
     duration_seconds: float
     returncode: int | None
@@ -135,50 +141,86 @@ def run_book(
     only: str | None = None,
     until: str | None = None,
     root: Path | None = None,
+    resume: str = "",
+    grace: float = 60.0,
 ) -> bool:
     """Run every step not yet marked done (up to `until`, included); returns False (after printing
     what is left) on failure. One run at a time per state directory (see dirac_kit.runbook.lock).
-    `root` is the kit checkout whose playbooks/ the steps' playbooks are in (default: `cwd`)."""
-    with exclusive_run(state.run_dir.parent / LOCK_NAME, echo) as lock_fd:
-        return _run_steps(book, state, cwd, root or cwd, echo, only, until, lock_fd)
+    `root` is the kit checkout whose playbooks/ the steps' playbooks are in (default: `cwd`);
+    `resume` is the command that resumes this run, printed when it stops. A SIGTERM/SIGINT stops
+    the step under way (`grace` seconds to end) and raises :class:`Interrupted` after saying where."""
+    resume = resume or "the same command"
+    with exclusive_run(state.run_dir.parent / LOCK_NAME, echo) as lock_fd, catching_signals(grace) as signals:
+        for line in read_only_warnings(book, state):
+            echo(line)
+        run = _Run(book, state, cwd, root or cwd, echo, resume, lock_fd, signals)
+        return run.steps(only, until)
 
 
-def _run_steps(
-    book: Runbook,
-    state: RunState,
-    cwd: Path,
-    root: Path,
-    echo: Echo,
-    only: str | None,
-    until: str | None,
-    lock_fd: int,
-) -> bool:
-    for index, step in enumerate(book.steps, start=1):
-        if until is not None and index > book.step_ids.index(until) + 1:
-            echo(f"stopping after {until} as asked; re-run without --until to go on with {step.id}")
-            break
-        if only is not None and step.id != only:
-            continue
-        if state.is_done(index, step):
-            echo(f"[{index}/{len(book.steps)}] {step.id}: already done, skipping")
-            continue
-        echo(f"[{index}/{len(book.steps)}] {step.id}: {step.title}")
-        if step.manual:
-            echo(f"    manual step: {step.expected or step.title}; mark it done with --only {step.id} once done")
-            state.append_log(_record(step, "manual", 0.0, None, "", {}))
-            return False
-        if not step.command:
-            record = _record(step, "done", 0.0, 0, "", {})
+@dataclass
+class _Run:
+    book: Runbook
+    state: RunState
+    cwd: Path
+    root: Path
+    echo: Echo
+    resume: str
+    lock_fd: int
+    signals: Interruptions
+
+    def steps(self, only: str | None, until: str | None) -> bool:
+        book, state, echo = self.book, self.state, self.echo
+        for index, step in enumerate(book.steps, start=1):
+            if until is not None and index > book.step_ids.index(until) + 1:
+                echo(f"stopping after {until} as asked; re-run without --until to go on with {step.id}")
+                break
+            if only is not None and step.id != only:
+                continue
+            if state.is_done(index, step):
+                echo(f"[{index}/{len(book.steps)}] {step.id}: already done, skipping")
+                continue
+            self._stop_if_interrupted(step, None)
+            echo(f"[{index}/{len(book.steps)}] {step.id}: {step.title}")
+            if step.manual:
+                echo(f"    manual step: {step.expected or step.title}; mark it done with --only {step.id} once done")
+                state.append_log(_record(step, "manual", 0.0, None, "", {}))
+                return False
+            if not step.command:
+                record = _record(step, "done", 0.0, 0, "", {})
+            else:
+                echo(f"    $ {shlex.join(step.command)}")
+                record = _execute(step, state, self.cwd, self.root, self.lock_fd, self.signals)
+            self._stop_if_interrupted(step, record)
+            state.append_log(record)
+            if record.status != "done":
+                _print_failure(book, index, record, echo, self.resume)
+                return False
+            state.mark_done(index, step, record)
+            echo(f"    done in {record.duration_seconds:.1f} s")
+        return True
+
+    def _stop_if_interrupted(self, step: Step, record: StepRecord | None) -> None:
+        """After a signal: record the step as interrupted, say what may still run and how to resume."""
+        signum = self.signals.signum
+        if signum is None:
+            return
+        name = signal.Signals(signum).name
+        echo = self.echo
+        if record is not None:
+            self.state.append_log(replace(record, status="interrupted"))
+            echo(f"******** interrupted ({name}) during step {step.id} (its command exit {record.returncode}) ********")
+            if record.output_tail:
+                echo(record.output_tail)
+            if step.still_running:
+                echo(f"may still be running: {step.still_running}")
         else:
-            echo(f"    $ {shlex.join(step.command)}")
-            record = _execute(step, state, cwd, root, lock_fd)
-        state.append_log(record)
-        if record.status != "done":
-            _print_failure(book, index, record, echo)
-            return False
-        state.mark_done(index, step, record)
-        echo(f"    done in {record.duration_seconds:.1f} s")
-    return True
+            echo(f"******** interrupted ({name}) before step {step.id} ********")
+        for pid, command in sorted(holders(self.state.run_dir.parent / LOCK_NAME).items()):
+            echo(f"still running here: pid {pid}: {command[:200]} (the resumed run waits for it)")
+        if record is not None and step.read_only:
+            echo(f"WARNING: {step.read_only} until step {step.read_only_until} has run")
+        echo(f"resume with: {self.resume}")
+        raise Interrupted(signum, step.id)
 
 
 def _record(step: Step, status: str, duration: float, rc: int | None, tail: str, results: dict[str, Any]) -> StepRecord:
@@ -186,15 +228,27 @@ def _record(step: Step, status: str, duration: float, rc: int | None, tail: str,
 
 
 def step_argv(step: Step, root: Path) -> tuple[list[str], dict[str, str]]:
-    """What runs for `step`: its playbook with the kit's ansible-playbook and ansible.cfg, or its command."""
+    """What runs for `step`: its playbook with the kit's ansible-playbook and ansible.cfg, or its command.
+    A printed ``--vault-id ID@prompt`` is left out: the run has the password in its environment
+    (dirac_kit.environment), a prompt per step would stop it."""
     if not step.playbook:
         return step.command, dict(os.environ)
     relative = f"playbooks/{step.playbook}"
-    argv = [ansible_playbook()] + [str(root / arg) if arg == relative else arg for arg in step.command[1:]]
+    argv = [ansible_playbook()]
+    args = iter(step.command[1:])
+    for arg in args:
+        if arg == "--vault-id":
+            value = next(args, "")
+            if not value.endswith("@prompt"):
+                argv += [arg, value]
+            continue
+        argv.append(str(root / arg) if arg == relative else arg)
     return argv, ansible_environment(root)
 
 
-def _execute(step: Step, state: RunState, cwd: Path, root: Path, lock_fd: int) -> StepRecord:
+def _execute(
+    step: Step, state: RunState, cwd: Path, root: Path, lock_fd: int, signals: Interruptions | None = None
+) -> StepRecord:
     # Absolute: the step's tools (Ansible modules) may run in another working directory.
     results_file = (state.run_dir / "results" / f"{step.id}.json").resolve()
     results_file.parent.mkdir(parents=True, exist_ok=True)
@@ -203,10 +257,13 @@ def _execute(step: Step, state: RunState, cwd: Path, root: Path, lock_fd: int) -
     env["DIRAC_KIT_RESULT"] = str(results_file)
     started = time.monotonic()
     # The lock descriptor goes along: whatever the step leaves running keeps the next run waiting.
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False, pass_fds=(lock_fd,))
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=(lock_fd,)
+    )
+    stdout, stderr = (signals or Interruptions()).communicate(proc)
     duration = time.monotonic() - started
-    output = (proc.stdout + proc.stderr).splitlines()
-    (state.run_dir / "results" / f"{step.id}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    output = (stdout + stderr).splitlines()
+    (state.run_dir / "results" / f"{step.id}.log").write_text(stdout + stderr, encoding="utf-8")
     results: dict[str, Any] = {}
     if results_file.is_file():
         try:
@@ -215,17 +272,39 @@ def _execute(step: Step, state: RunState, cwd: Path, root: Path, lock_fd: int) -
             results = {"error": f"step wrote invalid JSON to {results_file}"}
     status = "done" if proc.returncode == 0 else "failed"
     # A failure shows the failing tasks' messages and stderr, which the recap and timings push out of a tail.
-    tail = (
-        "\n".join(output[-_OUTPUT_TAIL_LINES:]) if proc.returncode == 0 else failure_excerpt(proc.stdout, proc.stderr)
-    )
+    tail = "\n".join(output[-_OUTPUT_TAIL_LINES:]) if proc.returncode == 0 else failure_excerpt(stdout, stderr)
     return _record(step, status, duration, proc.returncode, tail, results)
 
 
-def _print_failure(book: Runbook, index: int, record: StepRecord, echo: Echo) -> None:
+def _print_failure(book: Runbook, index: int, record: StepRecord, echo: Echo, resume: str) -> None:
     echo(f"******** step {record.step_id} failed (exit {record.returncode}) ********")
     if record.output_tail:
         echo(record.output_tail)
-    echo("Fix the cause and re-run the same command to resume here, or run the remaining steps by hand:")
+    echo(f"Fix the cause, then resume here with: {resume}")
+    echo("or run the remaining steps by hand, in order, from the kit's checkout (the runbook does not record them):")
     for step in book.steps[index - 1 :]:
         command = shlex.join(step.command) if step.command else "(manual) " + step.title
         echo(f"  {step.id}: {command}")
+    if book.steps[index - 1].read_only:
+        echo(f"WARNING: {book.steps[index - 1].read_only} until step {book.steps[index - 1].read_only_until} has run")
+
+
+def read_only_warnings(book: Runbook, state: RunState) -> list[str]:
+    """What the book's runs so far left read-only: a step that freezes a database server until a later
+    step (migrate-db until cutover) was started - done, failed or interrupted - and that later step
+    is not done. While it lasts, the site still serving refuses writes."""
+    done = state.done_records(book)
+    last = {record.step_id: record for record in state.log_records()}
+    warnings = []
+    for step in book.steps:
+        if not step.read_only or step.read_only_until in done:
+            continue
+        record = done.get(step.id) or last.get(step.id)
+        if record is None or record.status == "manual":
+            continue
+        how = "done" if step.id in done else f"{record.status} at {record.started}"
+        warnings.append(
+            f"WARNING: step {step.id} ({how}): {step.read_only} until step {step.read_only_until} has run: "
+            f"writes are refused meanwhile; resume the runbook now"
+        )
+    return warnings

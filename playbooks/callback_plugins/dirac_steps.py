@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,25 @@ def book_of(playbook_file: str) -> str:
     """migrate-stage1.yml -> stage1, rollback.yml -> rollback, stage1-cutover.yml -> stage1."""
     name = Path(playbook_file).stem.removeprefix("migrate-")
     return name.split("-", 1)[0]
+
+
+def resume_line(book: str, step: str, cliargs: Any) -> str:
+    """How to resume a stage playbook at `step`, with the inventories, vault options and extra vars of
+    this run, so that the printed commands run as printed from the kit's checkout."""
+    inventories = [arg for source in cliargs.get("inventory") or () for arg in ("-i", str(source))]
+    vault = [arg for ident in cliargs.get("vault_ids") or () for arg in ("--vault-id", str(ident))]
+    files = [str(path) for path in cliargs.get("vault_password_files") or ()]
+    vault += [arg for path in files for arg in ("--vault-password-file", path)]
+    extra = [arg for value in cliargs.get("extra_vars") or () for arg in ("-e", str(value))]
+    by_hand = shlex.join(["ansible-playbook", *inventories, *vault, f"playbooks/{book}-{step}.yml", *extra])
+    runbook = shlex.join(
+        ["dirac-kit", "runbook", "run", book, *inventories, *(["--vault-password-file", files[0]] if files else []),
+         "--yes-i-really-mean-it"]
+    )  # fmt: skip
+    return (
+        f"fix the cause, then resume: {by_hand} and the later step playbooks in order, or `{runbook}` "
+        "(it records finished steps and resumes by itself)"
+    )
 
 
 class CallbackModule(CallbackBase):  # type: ignore[misc]
@@ -64,13 +84,6 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         if not failed or len(self.steps) < 2 or self.current not in self.steps:
             return
         remaining = self.steps[self.steps.index(self.current) :]
-        sources = context.CLIARGS.get("inventory") or ()
-        inventory = " ".join(f"-i {source}" for source in sources)
         self._display.display(f"\n******** {self.book} stopped at step {self.current} ********", color="bright red")
         self._display.display(f"remaining steps: {', '.join(remaining)}", color="bright red")
-        self._display.display(
-            f"fix the cause, then resume: ansible-playbook {inventory} playbooks/{self.book}-{self.current}.yml and "
-            f"the later step playbooks in order, or `dirac-kit runbook run {self.book} {inventory} "
-            "--yes-i-really-mean-it` (it records finished steps and resumes by itself)",
-            color="bright red",
-        )
+        self._display.display(resume_line(self.book, self.current, context.CLIARGS), color="bright red")

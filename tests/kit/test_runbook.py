@@ -193,7 +193,7 @@ def test_freeze_windows_of_a_run_are_in_the_report(inventory: Path, tmp_path: Pa
     instances = {"egi": {"freeze_seconds": 0.263, "mode": "replicate", "verdict": "PASS"}, "fg": {"verdict": "PASS"}}
     records = {"migrate-db": StepRecord("migrate-db", "done", "t", 90.0, 0, "", {"instances": instances})}
     markdown, html = render_book(book, build_context([inventory]), records, tmp_path)
-    assert "Write freeze, egi: 0.26 s (replicate cutover, PASS, step migrate-db)" in markdown.read_text()
+    assert "Write freeze, egi: 0.26 s engine freeze (replicate cutover, PASS, step migrate-db)" in markdown.read_text()
     assert "Write freeze, egi</th><td>0.26 s" in html.read_text()
     assert "Write freeze, fg" not in markdown.read_text()  # no window recorded: none shown
 
