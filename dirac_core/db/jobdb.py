@@ -8,6 +8,7 @@ the bookkeeping that makes a submission across the WMS databases all-or-nothing 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     literal,
     select,
     text,
@@ -229,6 +231,7 @@ class StatusChange:
 
 
 RESERVED, VISIBLE, DONE = "Reserved", "Visible", "Done"  # JobSubmissions.State
+LEDGER_RECHECK = 60.0  # s between lookups of JobSubmissions while a DB is below schema 1.2
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,22 @@ class JobDB(BaseDB):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
+        self._ledger_seen = False
+        self._ledger_checked = float("-inf")
+
+    def has_submission_ledger(self) -> bool:
+        """Whether this DB has JobSubmissions (schema 1.2). A site held at an older schema release (FG at
+        1.0 on the old site until it moves) submits as releases before 1.2 did: not recoverable after a
+        crash mid-submission, and idempotency keys are not remembered. Looked up again every minute
+        until present, so a `db upgrade` is picked up without a restart."""
+        if self._ledger_seen:
+            return True
+        now = time.monotonic()
+        if now - self._ledger_checked >= LEDGER_RECHECK:
+            self._ledger_checked = now
+            with self.engine.connect() as conn:
+                self._ledger_seen = inspect(conn).has_table(JobSubmissions.name)
+        return self._ledger_seen
 
     # ---------------------------------------------------------------- job ids
     def ensure_min_job_id(self, floor: int) -> None:
@@ -351,6 +370,9 @@ class JobDB(BaseDB):
         """Reserve JobIDs for `jobs` (JobJDLs rows, invisible) and record the submission as Reserved, in one
         transaction. None when the owner already has a submission with this idempotency key."""
         now = utcnow()
+        if not self.has_submission_ledger():
+            ids = retry_transient(lambda: self._in_transaction(lambda conn: self._insert_jdls(conn, jobs)))
+            return Submission(0, replace(request, key=None), RESERVED, list(ids), now)
 
         def reserve(conn: Connection) -> Submission:
             submission_id = inserted_id(
@@ -385,6 +407,8 @@ class JobDB(BaseDB):
             return None
 
     def find_submission(self, owner: str, key: str) -> Submission | None:
+        if not self.has_submission_ledger():
+            return None
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -399,6 +423,8 @@ class JobDB(BaseDB):
 
     def unfinished_submissions(self, leased_before: datetime, limit: int = 100) -> list[Submission]:
         """Reserved or Visible submissions whose holder has not renewed its lease since `leased_before`."""
+        if not self.has_submission_ledger():
+            return []
         stmt = (
             select(JobSubmissions)
             .where(and_(JobSubmissions.c.State.in_([RESERVED, VISIBLE]), JobSubmissions.c.LeaseTime <= leased_before))
@@ -429,13 +455,16 @@ class JobDB(BaseDB):
         written) when the submission is no longer this holder's (its lease ran out and it was taken over)."""
 
         def flip(conn: Connection) -> None:
-            self._move_submission(conn, submission, RESERVED, VISIBLE)
+            if submission.submission_id:  # 0: no ledger (schema before 1.2)
+                self._move_submission(conn, submission, RESERVED, VISIBLE)
             self._insert_job_rows(conn, submission.job_ids, jobs)
 
         retry_transient(lambda: self._in_transaction(flip))
 
     def finish_submission(self, submission: Submission) -> None:
         """Visible -> Done; a submission without idempotency key has nothing left to remember: its row goes."""
+        if not submission.submission_id:
+            return
 
         def finish(conn: Connection) -> None:
             self._move_submission(conn, submission, VISIBLE, DONE)
@@ -448,10 +477,12 @@ class JobDB(BaseDB):
         """Give up a Reserved submission: its JobJDLs rows (no Jobs rows exist) and its row."""
 
         def remove(conn: Connection) -> None:
-            self._move_submission(conn, submission, RESERVED, RESERVED)
+            if submission.submission_id:
+                self._move_submission(conn, submission, RESERVED, RESERVED)
             for chunk in _chunks(submission.job_ids):
                 conn.execute(delete(JobJDLs).where(JobJDLs.c.JobID.in_(chunk)))
-            conn.execute(delete(JobSubmissions).where(JobSubmissions.c.SubmissionID == submission.submission_id))
+            if submission.submission_id:
+                conn.execute(delete(JobSubmissions).where(JobSubmissions.c.SubmissionID == submission.submission_id))
 
         retry_transient(lambda: self._in_transaction(remove))
 
@@ -476,6 +507,8 @@ class JobDB(BaseDB):
 
     def purge_submissions(self, done_before: datetime) -> int:
         """Forget Done submissions (their idempotency keys) older than `done_before`."""
+        if not self.has_submission_ledger():
+            return 0
         with self.engine.begin() as conn:
             return int(
                 conn.execute(

@@ -192,3 +192,19 @@ def test_a_stolen_queue_entry_is_put_back_before_the_reply(wms: WMS, monkeypatch
 def test_keyless_submissions_leave_no_bookkeeping(wms: WMS) -> None:
     wms.manager.submit(ALICE, SIMPLE_JDL, copies=3)
     assert _count(wms, "JobDB", JobSubmissions) == 0
+
+
+# ------------------------------------------------------------------------------------ older schema
+def test_a_jobdb_below_schema_1_2_still_takes_submissions(wms: WMS) -> None:
+    """A site held at an older schema release (the lab's old FG site is at 1.0 until it moves) has no
+    JobSubmissions: submissions are written as before 1.2, keys are not remembered, recovery has
+    nothing to do; neither fails (seen in the lab: every submission there was a 500)."""
+    with wms.engines["JobDB"].begin() as conn:
+        JobSubmissions.drop(conn)
+    manager = _manager(wms, lease=0)
+    assert not manager.jobdb.has_submission_ledger()
+    first = manager.submit(ALICE, SIMPLE_JDL, copies=3, idempotency_key="k")
+    again = manager.submit(ALICE, SIMPLE_JDL, copies=3, idempotency_key="k")
+    assert len(set(first + again)) == 6  # no ledger: a retry is a new submission, as before 1.2
+    assert_fully_scheduled(wms, first + again)
+    assert manager.recover_submissions() == {"removed": 0, "completed": 0}
