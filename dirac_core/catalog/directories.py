@@ -11,7 +11,7 @@ from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.metadata import dir_meta_tables
 from dirac_core.catalog.permissions import WRITE, allowed, mode_string
-from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.catalog.store import NO_SUCH, ROOT_MODE, CatalogStore, Result, all_failed_forbidden, bulk
 from dirac_core.db import filecatalog_queries as sql
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
@@ -66,7 +66,7 @@ class Directories:
         successful: dict[str, Any] = {}
         if "/" in good.values():  # a new catalog lists an empty root rather than "no such directory"
             with self.store.engine.begin() as conn:
-                self.store.ensure_root(conn)
+                self.store.ensure_root(conn, ROOT_MODE)
         with self.store.engine.connect() as conn:
             rows = self.store.dir_rows(conn, good.values())
             denied = self.store.read_denied(conn, caller, rows)
@@ -201,7 +201,7 @@ class Directories:
                     failed[raw] = "the root directory cannot be removed"
                     continue
                 parent_row = rows[lfn.parent(path)]
-                if not allowed(caller, parent_row.owner, uid, gid, WRITE):
+                if not allowed(caller, parent_row, uid, gid, WRITE):
                     failed[raw] = f"Permission denied: {caller.username} may not remove entries of {lfn.parent(path)}"
                     continue
                 busy = conn.execute(

@@ -220,14 +220,14 @@ class Metadata:
         uid, gid = self.store.caller_ids(caller, conn)
         if path in rows:
             row = rows[path]
-            if not allowed(caller, row.owner, uid, gid, WRITE):
+            if not allowed(caller, row, uid, gid, WRITE):
                 raise Forbidden(f"Permission denied: {caller.username} may not set metadata on {path}")
             return DIR, row.dir_id
         found = self.store.find_files(conn, [path])
         if path not in found:
             raise NotFound(f"{NO_SUCH}: {path}")
         parent_row = rows[lfn.parent(path)]
-        if not allowed(caller, parent_row.owner, uid, gid, WRITE):
+        if not allowed(caller, parent_row, uid, gid, WRITE):
             raise Forbidden(f"Permission denied: {caller.username} may not set metadata on {path}")
         return FILE, found[path].file_id
 
