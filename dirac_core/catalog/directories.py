@@ -9,10 +9,10 @@ from sqlalchemy import delete, exists, func, select
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog.metadata import dir_meta_tables
 from dirac_core.catalog.permissions import WRITE, allowed, mode_string
 from dirac_core.catalog.store import NO_SUCH, ROOT_MODE, CatalogStore, Result, all_failed_forbidden, bulk
 from dirac_core.db import filecatalog_queries as sql
+from dirac_core.db.filecatalog_metadata import value_tables
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,
@@ -212,7 +212,7 @@ class Directories:
                 if any(busy):
                     failed[raw] = f"directory {path} is not empty: remove its files and subdirectories first"
                     continue
-                for table in dir_meta_tables(conn):
+                for table in value_tables(conn, file_meta=False):
                     conn.execute(delete(table).where(table.c.DirID == row.dir_id))
                 conn.execute(delete(FC_DirectoryClosure).where(FC_DirectoryClosure.c.ChildID == row.dir_id))
                 conn.execute(delete(d).where(d.c.DirID == row.dir_id))

@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.directories import Directories
-from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
 from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
 from dirac_core.db import filecatalog_queries as sql
+from dirac_core.db.filecatalog_metadata import value_tables
 from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_FileInfo, FC_Files, FC_Replicas
 from dirac_core.db.retry import retry_transient
 from dirac_core.db.types import utcnow
@@ -249,7 +249,7 @@ class Files:
                     doomed.append(found[path].file_id)
                     size += found[path].size
                 successful[raw] = True
-            meta_tables = file_meta_tables(conn)
+            meta_tables = value_tables(conn, file_meta=True)
             for part in chunks(doomed, self.store.chunk):
                 for table in (FC_Replicas, FC_FileInfo, *meta_tables):
                     conn.execute(delete(table).where(table.c.FileID.in_(part)))
