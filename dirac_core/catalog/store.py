@@ -13,7 +13,9 @@ from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.hooks import NullRecorder, OperationRecorder
 from dirac_core.catalog.permissions import DEFAULT_UMASK, DIR_MODE, READ, WRITE, UmaskPolicy, allowed, is_admin
-from dirac_core.db.filecatalog_store import MAX_PFN, MAX_SE_NAME, DirRow, FileCatalogStore, chunks
+from dirac_core.db.filecatalog_files import file_rows_of
+from dirac_core.db.filecatalog_queries import chunks
+from dirac_core.db.filecatalog_store import MAX_PFN, MAX_SE_NAME, DirRow, FileCatalogStore
 from dirac_core.errors import BadRequest, PayloadTooLarge
 
 DEFAULT_MAX_BULK = 100_000
@@ -149,7 +151,7 @@ class CatalogStore(FileCatalogStore):
         heads = {dir_ids[head]: head for head in by_dir if head in dir_ids}
         names_by_id = {dir_id: by_dir[head] for dir_id, head in heads.items()}
         found: dict[str, FileRow] = {}
-        for file_id, dir_id, name, size, uid, gid, status in self.file_rows(conn, names_by_id):
+        for file_id, dir_id, name, size, uid, gid, status in file_rows_of(conn, names_by_id, self.chunk):
             path = lfn.child_prefix(heads[dir_id]) + name
             found[path] = FileRow(file_id, dir_id, path, size, uid, gid, status)
         return found

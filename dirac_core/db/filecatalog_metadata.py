@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from dirac_core.db.filecatalog_store import chunks
+from dirac_core.db.filecatalog_queries import chunks
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,

@@ -11,14 +11,14 @@ Paths here are the normalised directory names stored in ``FC_DirectoryList.Name`
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from dirac_core.db import filecatalog_queries as sql
+from dirac_core.db.filecatalog_queries import chunks
 from dirac_core.db.filecatalogdb import (
     FC_DirectoryClosure,
     FC_DirectoryList,
@@ -27,8 +27,6 @@ from dirac_core.db.filecatalogdb import (
     FC_Users,
 )
 from dirac_core.db.types import utcnow
-
-T = TypeVar("T")
 
 MAX_PFN = 1024  # FC_Replicas.PFN
 MAX_SE_NAME = 127  # FC_StorageElements.SEName
@@ -42,15 +40,6 @@ class DirRow:
     uid: int
     gid: int
     mode: int
-
-
-# (FileID, DirID, FileName, Size, UID, GID, Status) of one FC_Files row
-FileTuple = tuple[int, int, str, int, int, int, str]
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class FileCatalogStore:
@@ -254,14 +243,6 @@ class FileCatalogStore:
             return DirRow(dir_id, path, uid, gid, mode)
         except IntegrityError:  # created meanwhile by a concurrent request: use theirs
             return self.dir_rows(conn, [path])[path]
-
-    # ------------------------------------------------------------------------------- files
-    def file_rows(self, conn: Connection, names_by_dir: Mapping[int, Sequence[str]]) -> Iterator[FileTuple]:
-        """The FC_Files rows of the existing (DirID, FileName) pairs: one exact SELECT per batch."""
-        query = "SELECT f.FileID, f.DirID, f.FileName, f.Size, f.UID, f.GID, f.Status FROM FC_Files f WHERE "
-        for where, params in sql.per_directory(conn, names_by_dir, self.chunk):
-            for file_id, dir_id, name, size, uid, gid, status in sql.rows(conn, query + where, params):
-                yield int(file_id), int(dir_id), name, int(size), int(uid), int(gid), status
 
 
 def dir_id_literal(dir_id: int) -> Any:

@@ -231,7 +231,7 @@ def meta_value_table(name: str, meta_type: str, *, file_meta: bool) -> Table:
 
 
 class FileCatalogDB(BaseDB):
-    """The schema owner; the catalog logic (`dirac_core.catalog`) runs its set-based SQL over `engine`."""
+    """The schema owner; the catalog's SQL is in the `filecatalog_*` modules beside this one, over `engine`."""
 
     metadata = metadata
 
