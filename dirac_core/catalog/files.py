@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
@@ -103,11 +102,9 @@ class Files:
                         candidates[raw] = entry
                 # Optimistic: new LFNs are the common case, so insert first; the unique (DirID, FileName)
                 # index refuses the batch if any LFN exists, and only then are existing files looked up.
-                try:
-                    with conn.begin_nested():
-                        self._insert(conn, caller, rows, list(candidates.values()), se_ids)
+                if self._insert(conn, caller, rows, list(candidates.values()), se_ids):
                     successful.update(dict.fromkeys(candidates, True))
-                except IntegrityError:
+                else:
                     new = self._without_existing(conn, candidates, successful, failed)
                     self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
             return successful, failed
@@ -146,26 +143,21 @@ class Files:
         successful: dict[str, Any],
         failed: dict[str, str],
     ) -> None:
-        try:
-            with conn.begin_nested():
-                self._insert(conn, caller, rows, list(new.values()), se_ids)
+        if self._insert(conn, caller, rows, list(new.values()), se_ids):
             successful.update(dict.fromkeys(new, True))
             return
-        except IntegrityError:
-            pass
         for raw, entry in new.items():  # someone raced us: item by item, each in its savepoint
-            try:
-                with conn.begin_nested():
-                    self._insert(conn, caller, rows, [entry], se_ids)
+            if self._insert(conn, caller, rows, [entry], se_ids):
                 successful[raw] = True
-            except IntegrityError:
+            else:
                 failed[raw] = f"{entry.path} was registered concurrently by another request"
 
     def _insert(
         self, conn: Connection, caller: Caller, rows: Mapping[str, Any], entries: list[_Entry], se_ids: dict[str, int]
-    ) -> None:
+    ) -> bool:
+        """True when all `entries` are registered, False (none is) when one of them exists."""
         if not entries:
-            return
+            return True
         uid, gid = self.store.caller_ids(caller, conn)
         mode = FILE_MODE & ~self.store.umask(caller)
         new_files = []
@@ -184,7 +176,7 @@ class Files:
                     entry.pfn,
                 )
             )
-        files_db.insert_files(conn, new_files, uid, gid, mode, self.store.chunk)
+        return files_db.insert_new_files(conn, new_files, uid, gid, mode, self.store.chunk)
 
     def _record(
         self,

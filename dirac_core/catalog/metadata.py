@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
@@ -29,6 +28,10 @@ from dirac_core.db.filecatalogdb import check_meta_name, normalize_meta_type
 from dirac_core.errors import BadRequest, Conflict, Forbidden, NotFound
 
 DIR, FILE = "-d", "-f"  # DIRAC's metaType flags of addMetadataField
+
+
+class _Taken(Exception):
+    """The field name was added meanwhile (leaves the transaction, which rolls back)."""
 
 
 class _NameTaken(Exception):
@@ -130,13 +133,14 @@ class Metadata:
                 # Insert, then look for another name equal up to case, in one transaction: the insert holds
                 # the write lock (SQLite) so a concurrent add waits, and a clash rolls this one back.
                 with self.store.engine.begin() as conn:
-                    db.insert_field(conn, name, normalized, file_meta=kind == FILE)
+                    if not db.insert_field(conn, name, normalized, file_meta=kind == FILE):
+                        raise _Taken
                     clash = _same_name_in(conn, name, besides=(kind, name))
                     if clash is not None:
                         raise _NameTaken(clash)
             except _NameTaken as taken:
                 existing = taken.field
-            except IntegrityError:  # added concurrently under this name (MariaDB: or one equal up to case)
+            except _Taken:  # added concurrently under this name (MariaDB: or one equal up to case)
                 existing = self._same_name(name)
         self.fields(refresh=True)
         if existing is None:

@@ -76,6 +76,16 @@ def insert_files(conn: Connection, files: Sequence[NewFile], uid: int, gid: int,
     sql.insert_many(conn, "FC_Replicas", ("FileID", "SEID", "Status", "PFN", "CreationDate"), replica_rows)
 
 
+def insert_new_files(conn: Connection, files: Sequence[NewFile], uid: int, gid: int, mode: int, chunk: int) -> bool:
+    """`insert_files` in a savepoint: True when all are registered, False (none is) when one exists."""
+    try:
+        with conn.begin_nested():
+            insert_files(conn, files, uid, gid, mode, chunk)
+    except IntegrityError:
+        return False
+    return True
+
+
 def file_rows_of(
     conn: Connection, names_by_dir: Mapping[int, Sequence[str]], chunk: int
 ) -> Iterator[tuple[int, int, str, int, int, int, str]]:

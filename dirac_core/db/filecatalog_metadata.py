@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from dirac_core.db.filecatalog_queries import chunks
@@ -84,9 +85,14 @@ def drop_value_table(engine: Engine, name: str, meta_type: str, *, file_meta: bo
     meta_value_table(name, meta_type, file_meta=file_meta).drop(engine, checkfirst=True)
 
 
-def insert_field(conn: Connection, name: str, meta_type: str, *, file_meta: bool) -> None:
-    """Raises IntegrityError when the name is taken (on MariaDB: also by one equal up to case)."""
-    conn.execute(insert(_fields_table(file_meta)).values(MetaName=name, MetaType=meta_type))
+def insert_field(conn: Connection, name: str, meta_type: str, *, file_meta: bool) -> bool:
+    """False (nothing added) when the name is taken (on MariaDB: also by one equal up to case)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(_fields_table(file_meta)).values(MetaName=name, MetaType=meta_type))
+    except IntegrityError:
+        return False
+    return True
 
 
 def delete_field(conn: Connection, name: str, *, file_meta: bool) -> None:
