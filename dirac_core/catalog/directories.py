@@ -5,20 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
-
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog.metadata import dir_meta_tables
 from dirac_core.catalog.permissions import WRITE, allowed, mode_string
-from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
-from dirac_core.db import filecatalog_queries as sql
-from dirac_core.db.filecatalogdb import (
-    FC_DirectoryClosure,
-    FC_DirectoryList,
-    FC_Files,
-    FC_Replicas,
-)
+from dirac_core.catalog.store import NO_SUCH, ROOT_MODE, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db import filecatalog_dirs as dirs
+from dirac_core.db.filecatalog_files import files_in_directory
 from dirac_core.errors import Forbidden
 
 
@@ -66,7 +58,7 @@ class Directories:
         successful: dict[str, Any] = {}
         if "/" in good.values():  # a new catalog lists an empty root rather than "no such directory"
             with self.store.engine.begin() as conn:
-                self.store.ensure_root(conn)
+                self.store.ensure_root(conn, ROOT_MODE)
         with self.store.engine.connect() as conn:
             rows = self.store.dir_rows(conn, good.values())
             denied = self.store.read_denied(conn, caller, rows)
@@ -84,18 +76,11 @@ class Directories:
 
     def _listing(self, conn: Any, dir_id: int, path: str) -> dict[str, Any]:
         prefix = lfn.child_prefix(path)
-        d = FC_DirectoryList
         subdirs: dict[str, Any] = {}
-        query = select(d.c.DirID, d.c.Name, d.c.UID, d.c.GID, d.c.Mode, d.c.CreationDate, d.c.ModificationDate)
-        for dir_row in conn.execute(query.where(d.c.Parent == dir_id)):
+        for dir_row in dirs.subdirectories(conn, dir_id):
             subdirs[dir_row[1]] = self.dir_metadata(dir_row)
         files: dict[str, Any] = {}
-        file_sql = (
-            "SELECT f.FileID, f.FileName, f.Size, f.UID, f.GID, f.Status, i.GUID, i.Checksum, i.ChecksumType, "
-            "i.Mode, i.CreationDate, i.ModificationDate FROM FC_Files f JOIN FC_FileInfo i ON i.FileID = f.FileID "
-            f"WHERE f.DirID = {sql.mark(conn)}"
-        )
-        for file_row in sql.rows(conn, file_sql, (dir_id,)):
+        for file_row in files_in_directory(conn, dir_id):
             files[prefix + file_row[1]] = {"MetaData": self.file_metadata(file_row)}
         return {"Files": files, "SubDirs": subdirs, "Links": {}}
 
@@ -138,7 +123,6 @@ class Directories:
         self.store.check_bulk(len(items), "directories")
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
-        c, f, r = FC_DirectoryClosure, FC_Files, FC_Replicas
         with self.store.engine.connect() as conn:
             ids = self.store.dir_ids(conn, good.values())
             denied = self.store.read_denied(conn, caller, good.values())
@@ -149,29 +133,14 @@ class Directories:
                 if path in denied:
                     failed[raw] = denied[path]
                     continue
-                under = c.c.ParentID == ids[path]
-                files, total = conn.execute(
-                    select(func.count(f.c.FileID), func.coalesce(func.sum(f.c.Size), 0))
-                    .select_from(c)
-                    .join(f, f.c.DirID == c.c.ChildID)
-                    .where(under)
-                ).one()
-                dirs = conn.execute(select(func.count()).select_from(c).where(under)).scalar_one()
+                counted = dirs.subtree_size(conn, ids[path])
                 physical: dict[str, Any] = {}
-                per_se = (
-                    select(r.c.SEID, func.count(r.c.RepID), func.coalesce(func.sum(f.c.Size), 0))
-                    .select_from(c)
-                    .join(f, f.c.DirID == c.c.ChildID)
-                    .join(r, r.c.FileID == f.c.FileID)
-                    .where(under)
-                    .group_by(r.c.SEID)
-                )
-                for se_id, count, se_size in conn.execute(per_se):
-                    physical[self.store.se_name(int(se_id))] = {"Files": int(count), "Size": int(se_size)}
+                for se_id, count, se_size in counted.per_se:
+                    physical[self.store.se_name(se_id)] = {"Files": count, "Size": se_size}
                 successful[raw] = {
-                    "LogicalFiles": int(files),
-                    "LogicalSize": int(total),
-                    "LogicalDirectories": int(dirs) - 1,
+                    "LogicalFiles": counted.files,
+                    "LogicalSize": counted.size,
+                    "LogicalDirectories": counted.directories - 1,
                     "PhysicalSize": {
                         **physical,
                         "TotalFiles": sum(v["Files"] for v in physical.values()),
@@ -189,7 +158,6 @@ class Directories:
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
         uid, gid = self.store.caller_ids(caller)
-        d = FC_DirectoryList
         with self.store.engine.begin() as conn:
             rows = self.store.dir_rows(conn, [*good.values(), *(lfn.parent(p) for p in good.values())])
             for raw, path in good.items():
@@ -201,21 +169,13 @@ class Directories:
                     failed[raw] = "the root directory cannot be removed"
                     continue
                 parent_row = rows[lfn.parent(path)]
-                if not allowed(caller, parent_row.owner, uid, gid, WRITE):
+                if not allowed(caller, parent_row, uid, gid, WRITE):
                     failed[raw] = f"Permission denied: {caller.username} may not remove entries of {lfn.parent(path)}"
                     continue
-                busy = conn.execute(
-                    select(exists().where(d.c.Parent == row.dir_id)).union_all(
-                        select(exists().where(FC_Files.c.DirID == row.dir_id))
-                    )
-                ).scalars()
-                if any(busy):
+                if not dirs.is_empty(conn, row.dir_id):
                     failed[raw] = f"directory {path} is not empty: remove its files and subdirectories first"
                     continue
-                for table in dir_meta_tables(conn):
-                    conn.execute(delete(table).where(table.c.DirID == row.dir_id))
-                conn.execute(delete(FC_DirectoryClosure).where(FC_DirectoryClosure.c.ChildID == row.dir_id))
-                conn.execute(delete(d).where(d.c.DirID == row.dir_id))
+                dirs.delete_directory(conn, row.dir_id)
                 successful[raw] = True
         self.store.forget_dirs(good[raw] for raw in successful)
         self.store.record("removeDirectory", caller, "", len(successful), 0, len(successful), len(failed))

@@ -11,19 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.directories import Directories
-from dirac_core.catalog.metadata import file_meta_tables
 from dirac_core.catalog.permissions import FILE_MODE
-from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
-from dirac_core.db import filecatalog_queries as sql
-from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_FileInfo, FC_Files, FC_Replicas
+from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db import filecatalog_files as files_db
+from dirac_core.db.filecatalog_files import NewFile
 from dirac_core.db.retry import retry_transient
-from dirac_core.db.types import utcnow
 from dirac_core.errors import Forbidden
 
 
@@ -105,11 +102,9 @@ class Files:
                         candidates[raw] = entry
                 # Optimistic: new LFNs are the common case, so insert first; the unique (DirID, FileName)
                 # index refuses the batch if any LFN exists, and only then are existing files looked up.
-                try:
-                    with conn.begin_nested():
-                        self._insert(conn, caller, rows, list(candidates.values()), se_ids)
+                if self._insert(conn, caller, rows, list(candidates.values()), se_ids):
                     successful.update(dict.fromkeys(candidates, True))
-                except IntegrityError:
+                else:
                     new = self._without_existing(conn, candidates, successful, failed)
                     self._insert_each(conn, caller, rows, new, se_ids, successful, failed)
             return successful, failed
@@ -126,7 +121,7 @@ class Files:
         """The candidates that are not registered yet; identical re-registrations succeed (DIRAC),
         different ones fail."""
         existing = self.store.find_files(conn, (e.path for e in candidates.values()))
-        existing_info = self._info(conn, [row.file_id for row in existing.values()])
+        existing_info = files_db.guids_and_checksums(conn, [row.file_id for row in existing.values()], self.store.chunk)
         new: dict[str, _Entry] = {}
         for raw, entry in candidates.items():
             row = existing.get(entry.path)
@@ -148,63 +143,40 @@ class Files:
         successful: dict[str, Any],
         failed: dict[str, str],
     ) -> None:
-        try:
-            with conn.begin_nested():
-                self._insert(conn, caller, rows, list(new.values()), se_ids)
+        if self._insert(conn, caller, rows, list(new.values()), se_ids):
             successful.update(dict.fromkeys(new, True))
             return
-        except IntegrityError:
-            pass
         for raw, entry in new.items():  # someone raced us: item by item, each in its savepoint
-            try:
-                with conn.begin_nested():
-                    self._insert(conn, caller, rows, [entry], se_ids)
+            if self._insert(conn, caller, rows, [entry], se_ids):
                 successful[raw] = True
-            except IntegrityError:
+            else:
                 failed[raw] = f"{entry.path} was registered concurrently by another request"
-
-    def _info(self, conn: Connection, file_ids: list[int]) -> dict[int, tuple[str, str]]:
-        info: dict[int, tuple[str, str]] = {}
-        for part in chunks(file_ids, self.store.chunk):
-            query = select(FC_FileInfo.c.FileID, FC_FileInfo.c.GUID, FC_FileInfo.c.Checksum)
-            for file_id, guid, checksum in conn.execute(query.where(FC_FileInfo.c.FileID.in_(part))):
-                info[int(file_id)] = (guid, checksum)
-        return info
 
     def _insert(
         self, conn: Connection, caller: Caller, rows: Mapping[str, Any], entries: list[_Entry], se_ids: dict[str, int]
-    ) -> None:
+    ) -> bool:
+        """True when all `entries` are registered, False (none is) when one of them exists."""
         if not entries:
-            return
+            return True
         uid, gid = self.store.caller_ids(caller, conn)
         mode = FILE_MODE & ~self.store.umask(caller)
-        now = utcnow().strftime("%Y-%m-%d %H:%M:%S")
-        file_rows = []
+        new_files = []
         for entry in entries:
             head, name = lfn.split(entry.path)
-            file_rows.append((rows[head].dir_id, name, entry.size, uid, gid, DEFAULT_STATUS))
-        new_ids = sql.insert_many(conn, "FC_Files", ("DirID", "FileName", "Size", "UID", "GID", "Status"), file_rows)
-        if new_ids is None:
-            found = self.store.find_files(conn, (entry.path for entry in entries))
-            new_ids = [found[entry.path].file_id for entry in entries]
-        info_rows = []
-        replica_rows = []
-        for entry, file_id in zip(entries, new_ids, strict=True):
-            info_rows.append((file_id, entry.guid, entry.checksum, entry.checksum_type, "File", mode, now, now))
-            if entry.se:
-                replica_rows.append((file_id, se_ids[entry.se], DEFAULT_STATUS, entry.pfn, now))
-        info_columns = (
-            "FileID",
-            "GUID",
-            "Checksum",
-            "ChecksumType",
-            "Type",
-            "Mode",
-            "CreationDate",
-            "ModificationDate",
-        )
-        sql.insert_many(conn, "FC_FileInfo", info_columns, info_rows)
-        sql.insert_many(conn, "FC_Replicas", ("FileID", "SEID", "Status", "PFN", "CreationDate"), replica_rows)
+            se_id = se_ids[entry.se] if entry.se else None
+            new_files.append(
+                NewFile(
+                    rows[head].dir_id,
+                    name,
+                    entry.size,
+                    entry.guid,
+                    entry.checksum,
+                    entry.checksum_type,
+                    se_id,
+                    entry.pfn,
+                )
+            )
+        return files_db.insert_new_files(conn, new_files, uid, gid, mode, self.store.chunk)
 
     def _record(
         self,
@@ -249,11 +221,7 @@ class Files:
                     doomed.append(found[path].file_id)
                     size += found[path].size
                 successful[raw] = True
-            meta_tables = file_meta_tables(conn)
-            for part in chunks(doomed, self.store.chunk):
-                for table in (FC_Replicas, FC_FileInfo, *meta_tables):
-                    conn.execute(delete(table).where(table.c.FileID.in_(part)))
-                conn.execute(delete(FC_Files).where(FC_Files.c.FileID.in_(part)))
+            files_db.delete_files(conn, doomed, self.store.chunk)
         self.store.record("removeFile", caller, "", len(items), size, len(successful), len(failed))
         if all_failed_forbidden(failed, len(items)):
             raise Forbidden(next(iter(failed.values())))
@@ -268,7 +236,6 @@ class Files:
         self.store.check_bulk(len(items), "files")
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
-        f, i = FC_Files, FC_FileInfo
         with self.store.engine.connect() as conn:
             denied = self.store.read_denied(conn, caller, {lfn.parent(path) for path in good.values()})
             for raw, path in list(good.items()):
@@ -276,29 +243,11 @@ class Files:
                     failed[raw] = denied[lfn.parent(path)]
                     del good[raw]
             found = self.store.find_files(conn, good.values())
-            by_id: dict[int, dict[str, Any]] = {}
             ids = [row.file_id for row in found.values()]
-            for part in chunks(ids, self.store.chunk):
-                query = (
-                    select(
-                        f.c.FileID,
-                        f.c.FileName,
-                        f.c.Size,
-                        f.c.UID,
-                        f.c.GID,
-                        f.c.Status,
-                        i.c.GUID,
-                        i.c.Checksum,
-                        i.c.ChecksumType,
-                        i.c.Mode,
-                        i.c.CreationDate,
-                        i.c.ModificationDate,
-                    )
-                    .join(i, i.c.FileID == f.c.FileID)
-                    .where(f.c.FileID.in_(part))
-                )
-                for row in conn.execute(query):
-                    by_id[int(row[0])] = self.directories.file_metadata(row)
+            by_id = {
+                int(row[0]): self.directories.file_metadata(row)
+                for row in files_db.file_details(conn, ids, self.store.chunk)
+            }
         for raw, path in good.items():
             if path in found and found[path].file_id in by_id:
                 successful[raw] = by_id[found[path].file_id]

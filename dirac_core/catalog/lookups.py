@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
-
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.directories import Directories
 from dirac_core.catalog.files import Files
 from dirac_core.catalog.permissions import is_admin
-from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
-from dirac_core.db.filecatalogdb import FC_DirectoryList, FC_FileInfo, FC_Files, FC_Replicas
+from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db import filecatalog_dirs as dirs
+from dirac_core.db import filecatalog_files as files_db
 from dirac_core.errors import BadRequest, Forbidden
 
 NO_REPLICA_AT_SE = "No replica at supplied site"  # DIRAC's FileManagerBase text
@@ -52,10 +51,8 @@ class Lookups:
             found = self.store.find_files(conn, [p for p in good.values() if lfn.parent(p) not in denied])
             statuses: dict[int, dict[str, str]] = {}
             ids = [row.file_id for row in found.values()]
-            for part in chunks(ids, self.store.chunk):
-                query = select(FC_Replicas.c.FileID, FC_Replicas.c.SEID, FC_Replicas.c.Status)
-                for file_id, se_id, status in conn.execute(query.where(FC_Replicas.c.FileID.in_(part))):
-                    statuses.setdefault(int(file_id), {})[self.store.se_name(int(se_id))] = str(status)
+            for file_id, se_id, status in files_db.replica_statuses(conn, ids, self.store.chunk):
+                statuses.setdefault(file_id, {})[self.store.se_name(se_id)] = status
         for raw, path in good.items():
             if lfn.parent(path) in denied:
                 failed[raw] = denied[lfn.parent(path)]
@@ -76,18 +73,10 @@ class Lookups:
         for guid in wanted:
             if not isinstance(guid, str) or not guid:
                 raise BadRequest(f"GUID {guid!r} is not a non-empty string: give GUIDs as text")
-        f, i, d = FC_Files, FC_FileInfo, FC_DirectoryList
         by_guid: dict[str, str] = {}
         with self.store.engine.connect() as conn:
-            for part in chunks(wanted, self.store.chunk):
-                query = (
-                    select(i.c.GUID, d.c.Name, f.c.FileName)
-                    .join(f, f.c.FileID == i.c.FileID)
-                    .join(d, d.c.DirID == f.c.DirID)
-                    .where(i.c.GUID.in_(part))
-                )
-                for guid, directory, name in conn.execute(query):
-                    by_guid[str(guid)] = lfn.child_prefix(str(directory)) + str(name)
+            for guid, directory, name in files_db.names_by_guid(conn, wanted, self.store.chunk):
+                by_guid[guid] = lfn.child_prefix(directory) + name
             denied = self.store.read_denied(conn, caller, {lfn.parent(path) for path in by_guid.values()})
         successful = {guid: path for guid, path in by_guid.items() if lfn.parent(path) not in denied}
         failed = {guid: NO_GUID for guid in wanted if guid not in by_guid}
@@ -101,11 +90,9 @@ class Lookups:
         self.store.check_bulk(len(items), "directories")
         good, failed = lfn.check_many(items)
         successful: dict[str, Any] = {}
-        d = FC_DirectoryList
-        columns = (d.c.DirID, d.c.Name, d.c.UID, d.c.GID, d.c.Mode, d.c.CreationDate, d.c.ModificationDate)
         with self.store.engine.connect() as conn:
             denied = self.store.read_denied(conn, caller, good.values())
-            rows = {str(row[1]): row for row in conn.execute(select(*columns).where(d.c.Name.in_(good.values())))}
+            rows = dirs.directories_named(conn, good.values())
             for raw, path in good.items():
                 if path in denied:
                     failed[raw] = denied[path]
@@ -123,23 +110,5 @@ class Lookups:
             raise Forbidden(
                 f"Permission denied: getCatalogCounters needs FileCatalogManagement; {caller.username} lacks it"
             )
-        f, r, i, d = FC_Files, FC_Replicas, FC_FileInfo, FC_DirectoryList
-
-        def count(query: Any) -> int:
-            return int(conn.execute(query).scalar_one())
-
         with self.store.engine.connect() as conn:
-            return {
-                "Files": count(select(func.count()).select_from(f)),
-                "Files w/o Replicas": count(
-                    select(func.count()).select_from(f).where(~f.c.FileID.in_(select(r.c.FileID)))
-                ),
-                "Files w/o FileInfo": count(
-                    select(func.count()).select_from(f).where(~f.c.FileID.in_(select(i.c.FileID)))
-                ),
-                "Replicas": count(select(func.count()).select_from(r)),
-                "Replicas w/o Files": count(
-                    select(func.count()).select_from(r).where(~r.c.FileID.in_(select(f.c.FileID)))
-                ),
-                "Directories": count(select(func.count()).select_from(d)),
-            }
+            return files_db.counters(conn)

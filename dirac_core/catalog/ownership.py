@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
 from dirac_core.catalog.permissions import is_admin, parse_mode
 from dirac_core.catalog.store import NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
-from dirac_core.db.filecatalogdb import FC_DirectoryClosure, FC_DirectoryList, FC_FileInfo, FC_Files
+from dirac_core.db import filecatalog_dirs as dirs
 from dirac_core.errors import BadRequest, DiracError, Forbidden
 
 
@@ -60,50 +60,22 @@ class Ownership:
                     )
                     continue
                 only_mine = None if admin else uid
-                self._update(conn, kind, ident, recursive, only_mine, dir_values, file_values, info_values)
+                dirs.update_entry(
+                    conn,
+                    is_dir=kind == "dir",
+                    ident=ident,
+                    recursive=recursive,
+                    only_uid=only_mine,
+                    dir_values=dir_values,
+                    file_values=file_values,
+                    info_values=info_values,
+                    chunk=self.store.chunk,
+                )
                 successful[raw] = True
         self.store.record(operation, caller, "", len(items), 0, len(successful), len(failed))
         if all_failed_forbidden(failed, len(items)):
             raise Forbidden(next(iter(failed.values())))
         return bulk(successful, failed)
-
-    def _update(
-        self,
-        conn: Connection,
-        kind: str,
-        ident: int,
-        recursive: bool,
-        only_uid: int | None,
-        dir_values: dict[str, Any],
-        file_values: dict[str, Any],
-        info_values: dict[str, Any],
-    ) -> None:
-        d, f, i, c = FC_DirectoryList, FC_Files, FC_FileInfo, FC_DirectoryClosure
-        if kind == "file":
-            if file_values:
-                conn.execute(update(f).where(f.c.FileID == ident).values(**file_values))
-            if info_values:
-                conn.execute(update(i).where(i.c.FileID == ident).values(**info_values))
-            return
-        dir_ids: Any = [ident]
-        if recursive:
-            dir_ids = select(c.c.ChildID).where(c.c.ParentID == ident).scalar_subquery()
-        dir_query = update(d).where(d.c.DirID.in_(dir_ids) if recursive else d.c.DirID == ident)
-        if only_uid is not None:
-            dir_query = dir_query.where(d.c["UID"] == only_uid)
-        conn.execute(dir_query.values(**dir_values))
-        if not recursive:
-            return
-        files = select(f.c.FileID).join(c, c.c.ChildID == f.c.DirID).where(c.c.ParentID == ident)
-        if only_uid is not None:
-            files = files.where(f.c["UID"] == only_uid)
-        file_ids = [int(row[0]) for row in conn.execute(files)]
-        for start in range(0, len(file_ids), self.store.chunk):
-            part = file_ids[start : start + self.store.chunk]
-            if file_values:
-                conn.execute(update(f).where(f.c.FileID.in_(part)).values(**file_values))
-            if info_values:
-                conn.execute(update(i).where(i.c.FileID.in_(part)).values(**info_values))
 
     def change_mode(self, caller: Caller, modes: Mapping[str, Any], recursive: bool = False) -> Result:
         """changePathMode: ``{path: mode}`` (octal string or int)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol
 
 from dirac_core.auth.caller import Caller, Properties
 from dirac_core.config.cfg import Config
@@ -27,11 +27,17 @@ DEFAULT_UMASK = 0o022
 UmaskPolicy = Callable[[Caller], int]
 
 
-@dataclass(frozen=True)
-class Owner:
-    uid: int
-    gid: int
-    mode: int
+class Owner(Protocol):
+    """What the permission bits are read from: a directory row (`dirac_core.db.filecatalog_store.DirRow`)."""
+
+    @property
+    def uid(self) -> int: ...
+
+    @property
+    def gid(self) -> int: ...
+
+    @property
+    def mode(self) -> int: ...
 
 
 def is_admin(caller: Caller) -> bool:

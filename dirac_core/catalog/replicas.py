@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, tuple_
-from sqlalchemy.exc import IntegrityError
-
 from dirac_core.auth.caller import Caller
 from dirac_core.catalog import paths as lfn
-from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk, chunks
-from dirac_core.db import filecatalog_queries as sql
-from dirac_core.db.filecatalogdb import DEFAULT_STATUS, FC_Replicas
-from dirac_core.db.types import utcnow
+from dirac_core.catalog.store import MAX_PFN, NO_SUCH, CatalogStore, Result, all_failed_forbidden, bulk
+from dirac_core.db import filecatalog_files as files_db
+from dirac_core.db.filecatalogdb import DEFAULT_STATUS
 from dirac_core.errors import Forbidden
 
 VISIBLE = frozenset({DEFAULT_STATUS, "Trash"})
@@ -39,10 +35,6 @@ class Replicas:
             head, _, name = path.rpartition("/")
             by_dir.setdefault(head or "/", {})[name] = path
         found: dict[str, dict[str, str]] = {}
-        query = (
-            "SELECT f.DirID, f.FileName, r.SEID, r.PFN, r.Status FROM FC_Files f "
-            "LEFT JOIN FC_Replicas r ON r.FileID = f.FileID WHERE "
-        )
         se_name = self.store.se_name
         with self.store.engine.connect() as conn:
             denied = self.store.read_denied(conn, caller, by_dir)
@@ -51,11 +43,10 @@ class Replicas:
             dir_ids = self.store.dir_ids(conn, by_dir)
             names_of = {dir_ids[head]: by_dir[head] for head in by_dir if head in dir_ids}
             lists = {dir_id: list(names) for dir_id, names in names_of.items()}
-            for where, params in sql.per_directory(conn, lists, self.store.chunk):
-                for dir_id, name, se_id, pfn, status in sql.rows(conn, query + where, params):
-                    replicas = found.setdefault(names_of[dir_id][name], {})
-                    if se_id is not None and (all_status or status in VISIBLE):
-                        replicas[se_name(se_id)] = pfn
+            for dir_id, name, se_id, pfn, status in files_db.replicas_by_name(conn, lists, self.store.chunk):
+                replicas = found.setdefault(names_of[dir_id][name], {})
+                if se_id is not None and (all_status or status in VISIBLE):
+                    replicas[se_name(se_id)] = str(pfn)
         successful: dict[str, Any] = {}
         for raw, path in good.items():
             if path in found:
@@ -92,34 +83,16 @@ class Replicas:
             found = self.store.find_files(conn, (path for path, _se, _pfn in wanted.values()))
             rows = self.store.dir_rows(conn, {lfn.parent(p) for p in found})
             denied = self.store.may_write(caller, rows, found, conn)
-            todo: dict[str, dict[str, Any]] = {}
+            todo: dict[str, tuple[int, int, str]] = {}  # raw -> (FileID, SEID, PFN)
             for raw, (path, se, pfn) in wanted.items():
                 if path not in found:
                     failed[raw] = f"{NO_SUCH}: {path}"
                 elif path in denied:
                     failed[raw] = denied[path]
                 else:
-                    todo[raw] = {"FileID": found[path].file_id, "SEID": se_ids[se], "PFN": pfn}
-            keys = [(row["FileID"], row["SEID"]) for row in todo.values()]
-            present: set[tuple[int, int]] = set()
-            for part in chunks(keys, self.store.chunk):
-                query = select(FC_Replicas.c.FileID, FC_Replicas.c.SEID).where(
-                    FC_Replicas.c.FileID.in_([k[0] for k in part])
-                )
-                present.update((int(a), int(b)) for a, b in conn.execute(query))
-            now = utcnow()
-            new = {
-                raw: {**row, "Status": DEFAULT_STATUS, "CreationDate": now}
-                for raw, row in todo.items()
-                if (row["FileID"], row["SEID"]) not in present
-            }
-            try:
-                with conn.begin_nested():
-                    if new:
-                        conn.execute(insert(FC_Replicas), list(new.values()))
-                successful.update(dict.fromkeys(todo, True))
-            except IntegrityError:  # a concurrent addReplica of the same replica: it exists, which is success
-                successful.update(dict.fromkeys(todo, True))
+                    todo[raw] = (found[path].file_id, se_ids[se], pfn)
+            files_db.insert_replicas(conn, list(todo.values()), self.store.chunk)
+            successful.update(dict.fromkeys(todo, True))
             for raw in todo:
                 path, se, _pfn = wanted[raw]
                 size_per_se[se] = size_per_se.get(se, 0) + found[path].size
@@ -157,15 +130,7 @@ class Replicas:
                     doomed.append((found[path].file_id, se_id))
                     size_per_se[se] = size_per_se.get(se, 0) + found[path].size
                 successful[raw] = True
-            for part in chunks(doomed, self.store.chunk):
-                conn.execute(
-                    delete(FC_Replicas).where(
-                        and_(
-                            FC_Replicas.c.FileID.in_([p[0] for p in part]),
-                            tuple_(FC_Replicas.c.FileID, FC_Replicas.c.SEID).in_(list(part)),
-                        )
-                    )
-                )
+            files_db.delete_replicas(conn, doomed, self.store.chunk)
         self._record(
             "removeReplica", caller, {k: (v[0], v[1], "") for k, v in wanted.items()}, successful, failed, size_per_se
         )

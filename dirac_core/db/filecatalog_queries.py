@@ -8,12 +8,20 @@ lists on the (DirID, FileName) index; the per-directory form probes each request
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+T = TypeVar("T")
+
 MAX_DIRS_PER_QUERY = 500
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in slices of `size` (an IN list per statement stays under the backend's parameter cap)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def mark(conn: Connection) -> str:

@@ -205,14 +205,19 @@ def value_type(meta_type: str) -> TypeEngine[Any]:
     return String(length)
 
 
+def check_meta_name(name: str) -> None:
+    """A field name fit for a table name (``FC_Meta_<name>``); BadRequest naming the rule otherwise."""
+    if not META_NAME.match(name):
+        raise BadRequest(f"metadata field name {name!r}: use a letter then letters, digits or _ (48 at most)")
+
+
 def meta_value_table(name: str, meta_type: str, *, file_meta: bool) -> Table:
     """``FC_Meta_<name>`` (DirID, Value) or ``FC_FileMeta_<name>`` (FileID, Value), with an index on Value.
 
     Per-field tables (DIRAC's choice) keep values typed, so ``energy > 10`` compares numbers through an
     index on one narrow table; a generic entity-attribute-value table would need a cast per row.
     """
-    if not META_NAME.match(name):
-        raise BadRequest(f"metadata field name {name!r}: use a letter then letters, digits or _ (48 at most)")
+    check_meta_name(name)
     key = "FileID" if file_meta else "DirID"
     table_name = f"FC_FileMeta_{name}" if file_meta else f"FC_Meta_{name}"
     return Table(
@@ -226,7 +231,7 @@ def meta_value_table(name: str, meta_type: str, *, file_meta: bool) -> Table:
 
 
 class FileCatalogDB(BaseDB):
-    """The schema owner; the catalog logic (`dirac_core.catalog`) runs its set-based SQL over `engine`."""
+    """The schema owner; the catalog's SQL is in the `filecatalog_*` modules beside this one, over `engine`."""
 
     metadata = metadata
 
@@ -244,6 +249,7 @@ __all__ = [
     "FC_StorageElements",
     "FC_Users",
     "FileCatalogDB",
+    "check_meta_name",
     "meta_value_table",
     "metadata",
     "normalize_meta_type",
