@@ -26,12 +26,12 @@ from dirac_core.services.arguments import (
     Text,
 )
 from dirac_core.services.component import RpcMethod
+from dirac_core.wms import sandbox_transfer
 from dirac_core.wms.access import parse_job_ids
 from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
 from dirac_core.wms.job_state_update import JobStateUpdate
 from dirac_core.wms.matcher import Matcher
-from dirac_core.wms import sandbox_transfer
 from dirac_core.wms.sandbox_store import SandboxStore
 
 
