@@ -42,6 +42,7 @@ Names = list[Annotated[str, Strict()]]
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_BIGINT)]
 Positive = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
 Flag = Annotated[bool, Strict()]
+Blob = Annotated[bytes, Strict()]  # DIRAC sends file contents as JEncoded bytes ({"__dCls": "b64", ...})
 # One per logical submission, chosen by the client (a UUID, ...): a retry with it gets the same JobIDs.
 IdempotencyKey = Annotated[str, Strict(), Field(min_length=1, max_length=128, pattern=KEY_PATTERN)]
 Fields = dict[str, Any]  # a JSON object (DIRAC's selectDict, resource description, ...)

@@ -14,6 +14,7 @@ from typing import Any
 from dirac_core.auth.caller import Caller
 from dirac_core.errors import BadRequest
 from dirac_core.services.arguments import (
+    Blob,
     Count,
     Fields,
     Flag,
@@ -25,6 +26,7 @@ from dirac_core.services.arguments import (
     Text,
 )
 from dirac_core.services.component import RpcMethod
+from dirac_core.wms import sandbox_transfer
 from dirac_core.wms.access import parse_job_ids
 from dirac_core.wms.job_manager import JobManager
 from dirac_core.wms.job_monitoring import JobMonitoring
@@ -101,12 +103,20 @@ def job_manager_rpc(manager: JobManager) -> dict[str, RpcMethod]:
     def reschedule_job(caller: Caller, job_ids: JobIds) -> list[int]:
         return manager.reschedule(caller, job_ids)
 
+    def confirm_bulk_submission(caller: Caller, job_ids: JobIds) -> list[int]:
+        return manager.confirm_bulk(caller, job_ids)
+
+    def remove_job(caller: Caller, job_ids: JobIds) -> list[int]:
+        return manager.remove(caller, job_ids)
+
     return {
         "submitJob": submit_job,
         "submitJobCopies": submit_job_copies,
         "killJob": kill_job,
         "deleteJob": delete_job,
         "rescheduleJob": reschedule_job,
+        "confirmBulkSubmission": confirm_bulk_submission,
+        "removeJob": remove_job,
         "getMaxParametricJobs": lambda _caller: manager.max_parametric_jobs,
     }
 
@@ -258,8 +268,26 @@ def matcher_rpc(matcher: Matcher) -> dict[str, RpcMethod]:
 
 
 def sandbox_store_rpc(store: SandboxStore) -> dict[str, RpcMethod]:
-    # File transfer goes over REST (/api/WorkloadManagement/SandboxStore/sandboxes); RPC lists assignments.
-    def assigned(caller: Caller, job_id: JobIds, sb_type: Text | None = None) -> list[str]:
+    """DIRAC's TornadoSandboxStore methods (files travel inside the RPC, as DIRAC's Tornado client sends them);
+    our REST routes (/api/WorkloadManagement/SandboxStore/sandboxes) stream large files instead."""
+
+    def stream_from_client(caller: Caller, file_id: Any, _token: Any, file_size: Count, data: Blob) -> str:
+        return sandbox_transfer.receive(store, caller, file_id, file_size, data).location
+
+    def stream_to_client(caller: Caller, file_id: Text, _token: Any = "") -> bytes:
+        # Sent raw when the client asks rawContent (TornadoClient.receiveFile), JEncoded bytes otherwise.
+        return store.read(caller, sandbox_transfer.location_of(store, file_id))
+
+    def assigned_to_entity(caller: Caller, entity_id: Text) -> dict[str, list[str]]:
+        return sandbox_transfer.assigned_to_entity(store, caller, entity_id)
+
+    def assigned_to_job(caller: Caller, job_id: JobIds, sb_type: Text | None = None) -> list[str]:
+        # Our older name and shape (a flat list, optionally of one type); kept for existing callers.
         return store.job_sandboxes(caller, _job_id(job_id), sb_type)
 
-    return {"getSandboxesAssignedToJob": assigned}
+    return {
+        "streamFromClient": stream_from_client,
+        "streamToClient": stream_to_client,
+        "getSandboxesAssignedToEntity": assigned_to_entity,
+        "getSandboxesAssignedToJob": assigned_to_job,
+    }

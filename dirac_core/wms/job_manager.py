@@ -1,4 +1,4 @@
-"""JobManager logic: submit (single, N copies, parametric), kill, delete, reschedule.
+"""JobManager logic: submit (single, N copies, parametric), confirm a bulk, kill, delete, remove, reschedule.
 
 Every request is checked in full (JDL, sandboxes, ownership, states) before anything is written.
 A submission is written all-or-nothing across the WMS databases, and a retry with the same
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from dirac_core.auth.caller import Caller
 from dirac_core.db.jobdb import JobDB, NewJob, StatusChange
 from dirac_core.db.jobloggingdb import JobLoggingDB, LoggingRecord
-from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB
+from dirac_core.db.sandboxmetadatadb import SandboxMetadataDB, job_entity
 from dirac_core.db.taskqueuedb import QueuedJob, TaskQueueDB
 from dirac_core.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge
 from dirac_core.jdl import JDL
@@ -34,6 +34,10 @@ from dirac_core.wms.scheduling import (
 from dirac_core.wms.submission import SUBMISSION_LEASE, PlannedJob, SubmissionWriter, fingerprint
 
 SOURCE = "JobManager"
+# What DIRAC's confirmBulkSubmission takes as already confirmed (plus Staging, a step of an accepted job).
+ACCEPTED_STATES = frozenset(
+    {states.RECEIVED, states.CHECKING, states.STAGING, states.WAITING, states.MATCHED, states.RUNNING}
+)
 MAX_PARAMETRIC_JOBS = 20  # DIRAC's default of JobManager/MaxParametricJobs
 MAX_RESCHEDULING = 3  # DIRAC's default of /Operations/.../JobScheduling/MaxRescheduling
 MAX_JDL_BYTES = 256 * 1024  # defaults of the JobManager options MaxJDLBytes, MaxJobCopies, MaxSubmitBytes
@@ -178,6 +182,39 @@ class JobManager:
         records = [LoggingRecord(i, states.KILLED, "Marked for termination", source=SOURCE) for i in kill_first]
         records += [LoggingRecord(i, states.DELETED, "Checking accounting", source=SOURCE) for i in ids]
         self.loggingdb.add_records(records)
+        return ids
+
+    # ---------------------------------------------------------------- DIRAC's bulk transaction
+    def confirm_bulk(self, caller: Caller, job_ids: int | str | Iterable[int | str]) -> list[int]:
+        """DIRAC's confirmBulkSubmission. A DIRAC JobManager holds parametric jobs in Submitting until the
+        client confirms; ours writes a submission all-or-nothing and answers only once every job is
+        Waiting, so there is nothing left to confirm: the caller's accepted jobs are returned as DIRAC
+        returns already activated ones, anything else refuses the whole list as DIRAC does."""
+        ids = parse_job_ids(job_ids)
+        found = load_authorized(self.jobdb, caller, ids, ["Status"], write=True)
+        invalid = [f"{i} ({found[i]['Status']})" for i in ids if found[i]["Status"] not in ACCEPTED_STATES]
+        if invalid:
+            raise Conflict(
+                f"Requested jobs for bulk transaction are not valid: job(s) {', '.join(invalid)} "
+                "are not waiting to run; submit the parametric job again"
+            )
+        return ids
+
+    def remove(self, caller: Caller, job_ids: int | str | Iterable[int | str]) -> list[int]:
+        """DIRAC's removeJob: the jobs and every row of them go (JobDB, logging, queue, sandbox links).
+
+        What a client undoes after a failed bulk confirmation. All ids are checked before anything is
+        removed; a job a pilot holds is refused (kill it first) so no pilot reports on a vanished job."""
+        ids = parse_job_ids(job_ids)
+        found = load_authorized(self.jobdb, caller, ids, ["Status"], write=True)
+        held = [f"{i} ({found[i]['Status']})" for i in ids if found[i]["Status"] in states.PILOT_HELD_STATES]
+        if held:
+            raise Conflict(f"job(s) {', '.join(held)} are held by a pilot: kill them first, then remove them")
+        self.tqdb.delete_jobs(ids)
+        if self.sandboxdb is not None:
+            self.sandboxdb.unassign([job_entity(i) for i in ids])
+        self.loggingdb.delete_jobs(ids)
+        self.jobdb.remove_jobs(ids)  # last: a failure above leaves the jobs visible to retry the removal
         return ids
 
     # ---------------------------------------------------------------- reschedule

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,6 +29,7 @@ DIRAC_VERSIONS = tuple(os.environ.get("DIRAC_COMPAT_VERSIONS", "9.1.22,8.0.86").
 COMPONENTS = (
     "WorkloadManagement/JobManager",
     "WorkloadManagement/JobMonitoring",
+    "WorkloadManagement/SandboxStore",
     "DataManagement/FileCatalog",
 )
 CLIENT_SCRIPT = Path(__file__).with_name("dirac_client_calls.py")
@@ -146,10 +148,29 @@ def client_cfg(up: UpInstance, workdir: Path) -> Path:
         lines += ["    }", "    Production", "    {", "      URLs", "      {"]
         lines += [f"        {service} = {url}" for service, url in urls.items()]
         lines += ["      }", "    }", "  }"]
+    # DIRAC downloads a sandbox through its storage element: DIRAC's DIP plugin, here over HTTPS to the store.
+    sandbox_store = urlsplit(up.url("WorkloadManagement/SandboxStore"))
     lines += [
         "}",
         "Resources",
         "{",
+        "  StorageElements",
+        "  {",
+        "    ProductionSandboxSE",
+        "    {",
+        "      BackendType = DISET",
+        "      AccessProtocol = https",
+        "      DIP",
+        "      {",
+        f"        Host = {sandbox_store.hostname}",
+        f"        Port = {sandbox_store.port}",
+        "        ProtocolName = DIP",
+        "        Protocol = https",
+        f"        Path = {sandbox_store.path}",
+        "        Access = remote",
+        "      }",
+        "    }",
+        "  }",
         "  FileCatalogs",
         "  {",
         "    FileCatalog",

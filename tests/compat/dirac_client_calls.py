@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 
 from DIRAC.Core.Security.X509Chain import X509Chain
 
@@ -40,6 +41,7 @@ else:
     sys.argv = sys.argv[:1]
     parseCommandLine(ignoreErrors=True)
 
+from DIRAC.Core.Base.Client import Client  # noqa: E402
 from DIRAC.Core.Utilities.ClassAd.ClassAdLight import ClassAd  # noqa: E402
 from DIRAC.Interfaces.API.Dirac import Dirac  # noqa: E402
 from DIRAC.Interfaces.API.Job import Job  # noqa: E402
@@ -82,10 +84,63 @@ classad = ClassAd("[" + job_jdl(f"compat-wms-{tag}") + "]")
 classad.insertAttributeVectorString("InputSandbox", ["LFN:/dirac/user/a/alice/compat/in.txt"])
 call("WMSClient.submitJob", WMSClient().submitJob, classad.asJDL())
 
+# Dirac().submitJob with a local input sandbox file: uploaded with SandboxStore.streamFromClient, then
+# fetched back through getSandboxesAssignedToEntity and the sandbox SE (streamToClient).
+Path("compat-input.txt").write_text(f"input of {tag}\n")
+sandboxed = Job()
+sandboxed.setName(f"compat-sb-{tag}")
+sandboxed.setExecutable("cat", arguments="compat-input.txt")
+sandboxed.setInputSandbox(["compat-input.txt"])
+call("Dirac.submitJob.sandbox", Dirac().submitJob, sandboxed)
+if results["Dirac.submitJob.sandbox"]["OK"]:
+    sandboxed_id = results["Dirac.submitJob.sandbox"]["Value"]
+    sandbox_rpc = Client(url="WorkloadManagement/SandboxStore")  # what SandboxStoreClient.downloadSandboxForJob calls
+    call("getSandboxesAssignedToEntity", sandbox_rpc.getSandboxesAssignedToEntity, f"Job:{sandboxed_id}")
+    # What DIRAC's DIPStorage does under SandboxStoreClient.downloadSandbox: receiveFile(<SE URL>/<path>).
+    # (downloadSandbox itself first asks ResourceStatus for the SE's status, a service not served here.)
+    locations = results["getSandboxesAssignedToEntity"].get("Value", {}).get("Input", [])
+    if locations:
+        from DIRAC.ConfigurationSystem.Client.PathFinder import getServiceURL
+        from DIRAC.Core.Tornado.Client.ClientSelector import TransferClientSelector
+
+        store_url = getServiceURL("WorkloadManagement/SandboxStore")
+        pfn = locations[0].partition("|")[2]
+        call(
+            "streamToClient",
+            TransferClientSelector(store_url).receiveFile,
+            "fetched.tar",
+            f"{store_url}{pfn}",
+            "CheckSum",
+        )
+        fetched = []
+        if results["streamToClient"]["OK"]:
+            import tarfile
+
+            with tarfile.open("fetched.tar") as tar:
+                fetched = [[m.name, tar.extractfile(m).read().decode()] for m in tar.getmembers()]
+        results["input-sandbox.files"] = {"OK": True, "Value": fetched}
+        call(
+            "streamToClient.unknown",
+            TransferClientSelector(store_url).receiveFile,
+            "none.tar",
+            f"{store_url}/no/such.tar",
+        )
+        body = Path("none.tar").read_bytes().decode(errors="replace")
+        results["streamToClient.unknown.body"] = {"OK": True, "Value": body}
+
+# A parametric job: Dirac().submitJob hands it to WMSClient.submitJob, which confirms the bulk
+# (confirmBulkSubmission) after JobManager.submitJob and removes the jobs (removeJob) if that fails.
+parametric = Job()
+parametric.setName(f"compat-param-{tag}")
+parametric.setExecutable("echo", arguments="%(args)s")
+parametric.setParameterSequence("args", ["one", "two", "three"], addToWorkflow=True)
+call("WMSClient.submitJob.parametric", Dirac().submitJob, parametric)
+
 job_ids = [r["Value"] for r in (results["JobManager.submitJob"], results["WMSClient.submitJob"]) if r["OK"]]
 unknown = 987654321
 monitoring = JobMonitoringClient()
 call("getJobs", monitoring.getJobs, {"JobName": f"compat-raw-{tag}"})
+call("getJobs.parametric", monitoring.getJobs, {"JobName": f"compat-param-{tag}"})
 call("getJobs.none", monitoring.getJobs, {"JobName": "no-such-name"})
 for method in (
     "getJobsStates",

@@ -114,3 +114,24 @@ def test_catalog_counters_are_for_catalog_administrators(dirac_calls: dict[str, 
         counters = fc.rpc("getCatalogCounters")
     assert counters["Files"] >= 1 and counters["Replicas"] >= 1 and counters["Directories"] >= 5
     assert counters["Files w/o Replicas"] == 0
+
+
+def test_dirac_submit_uploads_the_input_sandbox_and_it_comes_back(dirac_calls: dict[str, Any]) -> None:
+    tag = ok(dirac_calls, "tag")
+    job_id = ok(dirac_calls, "Dirac.submitJob.sandbox")  # uploaded by SandboxStoreClient (streamFromClient)
+    assert isinstance(job_id, int)
+    assigned = ok(dirac_calls, "getSandboxesAssignedToEntity")
+    assert list(assigned) == ["Input"] and len(assigned["Input"]) == 1
+    assert assigned["Input"][0].startswith("SB:ProductionSandboxSE|/") and assigned["Input"][0].endswith(".tar")
+    # Fetched back with streamToClient as DIRAC's sandbox SE plugin does: the user's file and DIRAC's workflow.
+    files = dict(ok(dirac_calls, "input-sandbox.files"))
+    assert files["compat-input.txt"] == f"input of {tag}\n"
+    assert f"<name>compat-sb-{tag}</name>" in files["jobDescription.xml"]
+    # An unknown sandbox: DIRAC's client writes what the service sent; it is the error, not a file.
+    assert "no sandbox" in ok(dirac_calls, "streamToClient.unknown.body")
+
+
+def test_parametric_wms_submission_is_confirmed_and_leaves_exactly_its_jobs(dirac_calls: dict[str, Any]) -> None:
+    ids = ok(dirac_calls, "WMSClient.submitJob.parametric")  # submitJob, then confirmBulkSubmission
+    assert isinstance(ids, list) and len(ids) == 3 and len(set(ids)) == 3
+    assert sorted(ok(dirac_calls, "getJobs.parametric"), key=int) == sorted(str(i) for i in ids)
