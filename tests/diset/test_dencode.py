@@ -16,13 +16,11 @@ from dirac_core import dencode
 
 # Printed by DIRAC 9.1.22: DEncode.encode({1: 'a', 'x': [1.5, None, True, (2, 3)],
 # 'd': datetime(2024, 1, 2, 3, 4, 5, 6), 'big': 2e20, 'small': 2e-10, 'u': 'é'})
-GOLDEN = (
-    b"di1es1:as1:xlf1.5enb1ti2ei3eees1:dzati2024ei1ei2ei3ei4ei5ei6enes3:bigf2e+20es5:smallf2e-10es1:us2:\xc3\xa9e"
-)
+GOLDEN = b"di1es1:as1:xlf1.5enb1ti2ei3eees1:dzati2024ei1ei2ei3ei4ei5ei6enes3:bigf2e+20es5:smallf2e-10es1:us2:\xc3\xa9e"
 GOLDEN_VALUE = {
     1: "a",
     "x": [1.5, None, True, (2, 3)],
-    "d": datetime.datetime(2024, 1, 2, 3, 4, 5, 6),  # noqa: DTZ001 - DIRAC's naive UTC
+    "d": datetime.datetime(2024, 1, 2, 3, 4, 5, 6),  # DIRAC's naive UTC
     "big": 2e20,
     "small": 2e-10,
     "u": "é",
