@@ -47,6 +47,12 @@ def resolve_component(name: str, registry: str | None = None, config: Config | N
 @cfg_option
 @click.option("--host", default=None, help="Bind address (default: <section>/Host or 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port (default: <section>/Port or the DIRAC default).")
+@click.option(
+    "--diset-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve DIRAC RPC over DISET (dips://) on this port (default: <section>/DisetPort, unset: off).",
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info")
 @click.option("--registry", default=None, help="module:callable listing components (tests); default: the product's.")
 def serve_command(
@@ -54,14 +60,16 @@ def serve_command(
     cfg_files: tuple[Path, ...],
     host: str | None,
     port: int | None,
+    diset_port: int | None,
     log_level: str,
     registry: str | None,
 ) -> None:
-    """Serve COMPONENT (System/Service) over HTTPS: REST, DIRAC RPC, /health."""
+    """Serve COMPONENT (System/Service) over HTTPS: REST, DIRAC RPC, /health; and DISET with --diset-port."""
     from dirac_core.server.serve import serve
 
     config = load_config(cfg_files)
-    serve(resolve_component(component, registry, config), config, host=host, port=port, log_level=log_level)
+    component_obj = resolve_component(component, registry, config)
+    serve(component_obj, config, host=host, port=port, diset_port=diset_port, log_level=log_level)
 
 
 @click.command("up")

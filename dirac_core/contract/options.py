@@ -27,6 +27,7 @@ class OptionSpec:
 # Options every service section may hold, whatever the component (dirac_core.server).
 SERVICE_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("Port", "port", None, "HTTPS port; default: the component's DIRAC port"),
+    OptionSpec("DisetPort", "port", None, "DISET (dips://) port of the same RPC methods; unset: no DISET listener"),
     OptionSpec("Host", "string", "0.0.0.0", "bind address", checked=False),  # noqa: S104 - documented default
     OptionSpec("MaxThreads", "int", None, "DIRAC's thread pool size (dirac_core does not read it)"),
     OptionSpec("PollInterval", "number", None, "seconds between polls of a background loop"),

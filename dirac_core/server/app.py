@@ -21,6 +21,7 @@ from dirac_core.auth.settings import token_settings
 from dirac_core.auth.tokens import TokenVerifier, load_verification_key
 from dirac_core.config.cfg import Config
 from dirac_core.errors import DiracError, Unauthorized
+from dirac_core.server.dispatch import RpcTable
 from dirac_core.server.errors import InternalErrors
 from dirac_core.server.limits import DEFAULT_MAX_REQUEST_SIZE, BodySizeLimit, parse_size
 from dirac_core.server.rpc import make_rpc_endpoint
@@ -65,9 +66,11 @@ def create_app(component: Component, ctx: ComponentContext) -> FastAPI:
         guards = [Depends(current_caller)] if component.rest_requires_auth else []
         app.include_router(component.build_router(ctx), prefix=f"/api/{component.name}", dependencies=guards)
     methods = component.build_rpc(ctx) if component.build_rpc is not None else {}
+    # One table for both transports: the DISET listener (dirac_core.server.diset) serves it too.
+    app.state.rpc_table = RpcTable(component.name, methods)
     app.add_api_route(
         f"/{component.name}",
-        make_rpc_endpoint(component.name, methods, limit),
+        make_rpc_endpoint(app.state.rpc_table, limit),
         methods=["POST"],
         summary=f"DIRAC HTTPS RPC of {component.name}",
         description="Form fields: method=<name>, args=<JEncoded JSON list>. Methods: "

@@ -177,6 +177,7 @@ def local_config_text(
     db_urls: Mapping[tuple[str, str], str | URL] | None = None,
     idp_url: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    diset_ports: Mapping[str, int] | None = None,
 ) -> str:
     """The dirac.cfg of a local instance: security, setup, services, URLs, databases, Registry."""
     components = list(components)
@@ -188,6 +189,8 @@ def local_config_text(
         port = ports.get(component.name, component.default_port)
         data_dir = layout.root / "data" / component.name.replace("/", "_")
         system["Services"][component.service] = {"Port": port, "Host": host, "DataDir": str(data_dir)}
+        if diset_ports and component.name in diset_ports:
+            system["Services"][component.service]["DisetPort"] = diset_ports[component.name]
         system["URLs"][component.service] = service_url(host, port, component.name)
         for db_system, db_name in component.databases:
             db_section = systems.setdefault(db_system, {INSTANCE: {"Services": {}, "URLs": {}, "Databases": {}}})[

@@ -1,4 +1,5 @@
-"""Run one component as an HTTPS server (``dirac-core serve System/Service --cfg dirac.cfg``).
+"""Run one component as an HTTPS server (``dirac-core serve System/Service --cfg dirac.cfg``),
+and over DISET (``dips://``) when ``<component section>/DisetPort`` or ``--diset-port`` is given.
 
 The port comes from ``<component section>/Port`` (default: the component's DIRAC port), TLS from
 ``/DIRAC/Security``. uvicorn handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from dirac_core.auth.settings import tls_settings
 from dirac_core.config.cfg import Config
 from dirac_core.config.paths import component_section
 from dirac_core.contract.options import service_option
-from dirac_core.server.app import create_app
+from dirac_core.server.app import create_app, max_request_size
+from dirac_core.server.diset.service import DisetServer, DisetSettings
 from dirac_core.server.engines import EngineCache
 from dirac_core.server.tls import TLSInfoProtocol, server_ssl_context
 from dirac_core.services.component import Component, ComponentContext
@@ -58,6 +61,7 @@ def serve(
     *,
     host: str | None = None,
     port: int | None = None,
+    diset_port: int | None = None,
     log_level: str = "info",
 ) -> None:
     ctx = build_context(component, config)
@@ -87,15 +91,38 @@ def serve(
     logging.getLogger("uvicorn.error").info(
         "dirac-core serve: %s at https://%s:%d/%s", component.name, bind_host, bind_port, component.name
     )
+    if diset_port is None:
+        diset_port = config.get_int(f"{ctx.section}/DisetPort", 0) or None
+    diset = None if diset_port is None else start_diset(app, ctx, bind_host, diset_port)
     # uvicorn re-raises the stop signal once it has drained; absorbing it makes a graceful stop exit 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda _signum, _frame: None)
     try:
         uvicorn.Server(uv_config).run()
     finally:
+        if diset is not None:
+            diset.shutdown()  # stops accepting; calls in flight end on their own (daemon threads)
+            diset.server_close()
         engines = ctx.engine_factory
         if isinstance(engines, EngineCache):
             engines.dispose()
+
+
+def start_diset(app: FastAPI, ctx: ComponentContext, host: str, port: int) -> DisetServer:
+    """The DISET listener of the component, serving the app's RPC table with the app's authenticator."""
+    settings = DisetSettings(
+        component_name=app.state.component.name,
+        table=app.state.rpc_table,
+        authenticator=app.state.authenticator,
+        ssl_context=server_ssl_context(tls_settings(ctx.config)),
+        max_message_size=max_request_size(ctx),
+    )
+    server = DisetServer((host, port), settings)
+    server.start_in_thread()
+    logging.getLogger("uvicorn.error").info(
+        "dirac-core serve: %s at dips://%s:%d/%s", settings.component_name, host, server.port, settings.component_name
+    )
+    return server
 
 
 def _configure_logging(level: str) -> None:

@@ -164,8 +164,12 @@ def run_up(
     console.print(f"state directory: {layout.root}")
     prepare_credentials(layout)
     ports = assign_ports(components, port_base)
+    # DISET (dips://) listens next to HTTPS on a free port: DIRAC's classic ports are HTTPS's here.
+    diset_ports = {name: free_port() for name in components}
     idp_url = f"https://127.0.0.1:{ports[IDP_NAME]}"
-    layout.cfg_file.write_text(local_config_text(layout, components.values(), ports, idp_url=idp_url))
+    layout.cfg_file.write_text(
+        local_config_text(layout, components.values(), ports, idp_url=idp_url, diset_ports=diset_ports)
+    )
     if db_init is not None:
         db_init(layout.cfg_file)
 
@@ -190,7 +194,7 @@ def run_up(
                 args += ["--registry", registry]
             supervisor.spawn(name, args, f"https://127.0.0.1:{port}/health")
         supervisor.wait_healthy(health_timeout)
-        _print_ready(layout, components, ports, idp_url)
+        _print_ready(layout, components, ports, diset_ports, idp_url)
         if check:
             return
         while not received:
@@ -206,13 +210,20 @@ def run_up(
         console.print("all services stopped")
 
 
-def _print_ready(layout: LocalLayout, components: Mapping[str, Component], ports: Mapping[str, int], idp: str) -> None:
+def _print_ready(
+    layout: LocalLayout,
+    components: Mapping[str, Component],
+    ports: Mapping[str, int],
+    diset_ports: Mapping[str, int],
+    idp: str,
+) -> None:
     table = Table(title="dirac-core up: services")
     table.add_column("component")
     table.add_column("URL")
+    table.add_column("DISET URL")
     for name in sorted(components):
-        table.add_row(name, f"https://127.0.0.1:{ports[name]}/{name}")
-    table.add_row("test IdP", idp)
+        table.add_row(name, f"https://127.0.0.1:{ports[name]}/{name}", f"dips://127.0.0.1:{diset_ports[name]}/{name}")
+    table.add_row("test IdP", idp, "")
     console.print(table)
     console.print(
         "Log in:\n"

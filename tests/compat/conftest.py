@@ -51,6 +51,15 @@ class UpInstance:
                 return str(value)
         raise KeyError(component)
 
+    def dips_url(self, component: str) -> str:
+        """The DISET URL of `component` (dirac-core up gives each one a DisetPort)."""
+        system, service = component.split("/")
+        for section in self.config.sections(f"/Systems/{system}") or [""]:
+            port = self.config.get(f"/Systems/{system}/{section}/Services/{service}/DisetPort", None)
+            if port:
+                return f"dips://127.0.0.1:{port}/{component}"
+        raise KeyError(component)
+
     def admin_client(self, component: str) -> ServiceClient:
         """Our own client as the catalog/job administrator (a token of the instance's issuer)."""
         instance = LocalInstance(LocalLayout(self.state), {}, {})
@@ -106,8 +115,8 @@ def dirac_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpInstance]:
         log.close()
 
 
-def client_cfg(up: UpInstance, workdir: Path) -> Path:
-    """A DIRAC 9 client's dirac.cfg: service URLs, the CA directory, the host credential."""
+def client_cfg(up: UpInstance, workdir: Path, transport: str = "https") -> Path:
+    """A DIRAC 9 client's dirac.cfg: service URLs (``https`` or ``dips``), the CA directory, the host credential."""
     certs = up.state / "certs"
     ca_dir = workdir / "certificates"
     ca_dir.mkdir(exist_ok=True)
@@ -119,7 +128,7 @@ def client_cfg(up: UpInstance, workdir: Path) -> Path:
     systems: dict[str, dict[str, str]] = {}
     for component in COMPONENTS:
         system, service = component.split("/")
-        systems.setdefault(system, {})[service] = up.url(component)
+        systems.setdefault(system, {})[service] = up.dips_url(component) if transport == "dips" else up.url(component)
     lines = [
         "DIRAC",
         "{",
@@ -187,15 +196,23 @@ def client_cfg(up: UpInstance, workdir: Path) -> Path:
     return cfg
 
 
-def run_client(python: Path, up: UpInstance, workdir: Path, tag: str, user: str = "alice") -> dict[str, Any]:
-    """Run dirac_client_calls.py with the DIRAC client as `user` (an RFC proxy made by DIRAC itself)."""
+def run_client(
+    python: Path,
+    up: UpInstance,
+    workdir: Path,
+    tag: str,
+    user: str = "alice",
+    script: Path = CLIENT_SCRIPT,
+    transport: str = "https",
+) -> dict[str, Any]:
+    """Run `script` with the DIRAC client as `user` (an RFC proxy made by DIRAC itself)."""
     cert_dir = up.state / "certs" / "users" / user
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DIRAC", "X509_", "PYTHON"))}
     # These would override the CA directory DIRAC gives requests (this machine exports them).
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
         env.pop(name, None)
     env.update(
-        DIRACSYSCONFIG=str(client_cfg(up, workdir)),
+        DIRACSYSCONFIG=str(client_cfg(up, workdir, transport)),
         HOME=str(workdir),
         X509_USER_PROXY=str(workdir / f"proxy-{user}.pem"),
         COMPAT_USER_CERT=str(cert_dir / "usercert.pem"),
@@ -203,7 +220,7 @@ def run_client(python: Path, up: UpInstance, workdir: Path, tag: str, user: str 
         COMPAT_TAG=tag,
     )
     result = subprocess.run(
-        [str(python), str(CLIENT_SCRIPT)], capture_output=True, text=True, env=env, cwd=workdir, timeout=300
+        [str(python), str(script)], capture_output=True, text=True, env=env, cwd=workdir, timeout=300
     )
     out = result.stdout.strip().splitlines()
     if result.returncode != 0 or not out:
