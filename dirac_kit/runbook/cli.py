@@ -141,8 +141,9 @@ def run(
         )  # fmt: skip
     try:
         ok = run_book(
-            book, state, Path.cwd(), click.echo, only=only, until=until, root=LabPaths.default().root, resume=resume
-        )
+            book, state, Path.cwd(), click.echo, only=only, until=until, root=LabPaths.default().root, resume=resume,
+            load=lambda name: load_book(name, context),
+        )  # fmt: skip
     except RunInProgress as exc:
         raise click.ClickException(str(exc)) from None
     except Interrupted as exc:

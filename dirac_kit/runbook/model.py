@@ -45,6 +45,9 @@ class Step:
     # until the step `read_only_until` has run; `runbook status` and every resume say so meanwhile.
     read_only: str = ""
     read_only_until: str = ""
+    # Other books whose markers this step makes stale, from which of their steps on: a new migrate-db
+    # needs a new rollback, so a finished rollback of an earlier round must not read as done.
+    resets: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def load_book(name: str, context: dict[str, Any]) -> Runbook:
                 still_running=_render(item.get("still_running", ""), context, where),
                 read_only=_render(item.get("read_only", ""), context, where),
                 read_only_until=str(item.get("read_only_until", "")),
+                resets={str(k): str(v) for k, v in (item.get("resets") or {}).items()},
             )
         )
     ids = {step.id for step in steps}

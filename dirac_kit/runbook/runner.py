@@ -143,17 +143,19 @@ def run_book(
     root: Path | None = None,
     resume: str = "",
     grace: float = 60.0,
+    load: Callable[[str], Runbook] | None = None,
 ) -> bool:
     """Run every step not yet marked done (up to `until`, included); returns False (after printing
     what is left) on failure. One run at a time per state directory (see dirac_kit.runbook.lock).
     `root` is the kit checkout whose playbooks/ the steps' playbooks are in (default: `cwd`);
     `resume` is the command that resumes this run, printed when it stops. A SIGTERM/SIGINT stops
-    the step under way (`grace` seconds to end) and raises :class:`Interrupted` after saying where."""
+    the step under way (`grace` seconds to end) and raises :class:`Interrupted` after saying where.
+    `load` reads the other books, whose markers a done step may make stale (`Step.resets`)."""
     resume = resume or "the same command"
     with exclusive_run(state.run_dir.parent / LOCK_NAME, echo) as lock_fd, catching_signals(grace) as signals:
         for line in read_only_warnings(book, state):
             echo(line)
-        run = _Run(book, state, cwd, root or cwd, echo, resume, lock_fd, signals)
+        run = _Run(book, state, cwd, root or cwd, echo, resume, lock_fd, signals, load)
         return run.steps(only, until)
 
 
@@ -167,6 +169,7 @@ class _Run:
     resume: str
     lock_fd: int
     signals: Interruptions
+    load: Callable[[str], Runbook] | None = None
 
     def steps(self, only: str | None, until: str | None) -> bool:
         book, state, echo = self.book, self.state, self.echo
@@ -197,7 +200,17 @@ class _Run:
                 return False
             state.mark_done(index, step, record)
             echo(f"    done in {record.duration_seconds:.1f} s")
+            self._reset_others(step)
         return True
+
+    def _reset_others(self, step: Step) -> None:
+        """Forget the markers this step makes stale in other books (they must run again)."""
+        for other, first in step.resets.items():
+            if self.load is None:
+                raise ValueError(f"step {step.id} resets book {other}: run_book needs `load` to read it")
+            cleared = RunState(self.state.run_dir.parent / other).clear_from(self.load(other), first)
+            if cleared:
+                self.echo(f"    {other} steps {', '.join(cleared)} must run again after {step.id} (markers cleared)")
 
     def _stop_if_interrupted(self, step: Step, record: StepRecord | None) -> None:
         """After a signal: record the step as interrupted, say what may still run and how to resume."""

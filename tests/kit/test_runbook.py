@@ -280,3 +280,32 @@ def test_a_run_that_cannot_get_the_lock_in_time_says_what_to_do(tmp_path: Path) 
         os.close(holder)
     with exclusive_run(lock, [].append, timeout=0.0) as fd:  # free again
         assert fd >= 0
+
+
+def test_a_new_migration_makes_an_earlier_rollback_run_again(tmp_path: Path) -> None:
+    """Stage 1, rollback, stage 1 again: a second rollback must run its steps, not report the first
+    round's markers as done (it would leave the new site serving while saying it rolled back)."""
+    stage = Runbook("stage", "Migrates", "", [
+        Step("migrate", "moves data", ["true"], "", "", "", "", resets={"back": "check"}),
+        Step("cutover", "switches", ["true"], "", "", "", ""),
+    ])  # fmt: skip
+    back = Runbook("back", "Rolls back", "", [
+        Step("check", "checks", ["true"], "", "", "", ""),
+        Step("switch", "switches back", ["true"], "", "", "", ""),
+    ])  # fmt: skip
+    books = {"stage": stage, "back": back}
+    state_dir = tmp_path / "runbooks"
+    stage_state, back_state = RunState(state_dir / "stage"), RunState(state_dir / "back")
+    assert run_book(stage, stage_state, tmp_path, [].append, load=books.__getitem__) is True
+    assert run_book(back, back_state, tmp_path, [].append, load=books.__getitem__) is True
+    assert set(back_state.done_records(back)) == {"check", "switch"}
+    stage_state.clear_from(stage, "migrate")  # what the rollback book's own `resets` does
+    lines: list[str] = []
+    assert run_book(stage, stage_state, tmp_path, lines.append, load=books.__getitem__) is True
+    assert back_state.done_records(back) == {}, "the first round's rollback still reads as done"
+    assert any("back steps check, switch must run again after migrate" in line for line in lines), lines
+
+
+def test_the_stage1_book_makes_an_earlier_rollback_stale() -> None:
+    book = load_book("stage1", build_context([Path(__file__).resolve().parents[2] / "inventories" / "lab"]))
+    assert book.step("migrate-db").resets == {"rollback": "prechecks"}
