@@ -77,8 +77,9 @@ def from_markers(stage1: set[str], rollback: set[str], groups: SiteGroups) -> di
         states[groups.old] = DECOMMISSIONED
     elif "migrate-db" in stage1:
         states[groups.old] = FROZEN  # the engine made the old databases read-only
-    # A finished rollback cleared stage 1 from migrate-db on; its own markers stay, so only a
-    # rollback that froze the new site and has not switched back yet is in progress.
+    # A finished rollback cleared stage 1 from migrate-db on; its own markers stay until stage 1's
+    # next migrate-db clears them, so only a rollback that froze the new site and has not switched
+    # back yet is in progress.
     if "freeze-new" in rollback and "switch-back" not in rollback:
         states[groups.new] = FROZEN
     elif "deploy-new" in stage1 and "cutover" not in stage1:
