@@ -8,38 +8,12 @@ COMPAT_TAG (makes job names unique per run).
 
 import json
 import os
-import sys
 import uuid
 from pathlib import Path
 
-from DIRAC.Core.Security.X509Chain import X509Chain
+from dirac_client_session import record, start_dirac
 
-
-def make_proxy():
-    """An RFC proxy made by DIRAC itself from the user's certificate, as dirac-proxy-init would."""
-    chain = X509Chain()
-    for result in (
-        chain.loadChainFromFile(os.environ["COMPAT_USER_CERT"]),
-        chain.loadKeyFromFile(os.environ["COMPAT_USER_KEY"]),
-        chain.generateProxyToFile(os.environ["X509_USER_PROXY"], 3600, diracGroup="dirac_user"),
-    ):
-        if not result["OK"]:
-            sys.exit(f"proxy: {result['Message']}")
-
-
-make_proxy()
-
-import DIRAC  # noqa: E402
-
-# No CS round trip (require_auth=False): the served CS layout for DIRAC 9 is a separate item (issue 13.6);
-# the client cfg lists the service URLs itself.
-if hasattr(DIRAC, "initialize"):  # DIRAC >= 8.1
-    DIRAC.initialize(require_auth=False)
-else:
-    from DIRAC.Core.Base.Script import parseCommandLine
-
-    sys.argv = sys.argv[:1]
-    parseCommandLine(ignoreErrors=True)
+start_dirac()
 
 from DIRAC.Core.Base.Client import Client  # noqa: E402
 from DIRAC.Core.Utilities.ClassAd.ClassAdLight import ClassAd  # noqa: E402
@@ -54,12 +28,7 @@ results = {}
 
 
 def call(name, method, *args):
-    """Record what DIRAC returned; a client that raises (it does on some S_ERRORs) is a failed call."""
-    try:
-        results[name] = method(*args)
-    except Exception as exc:  # the client's own bug path: report it, keep going
-        results[name] = {"OK": False, "Message": f"the DIRAC client raised {type(exc).__name__}: {exc}"}
-    return results[name]
+    return record(results, name, method, *args)
 
 
 def job_jdl(name):

@@ -7,28 +7,10 @@ The client cfg lists dips:// URLs (conftest.client_cfg(..., "dips")). Prints one
 
 import json
 import os
-import sys
 
-from DIRAC.Core.Security.X509Chain import X509Chain
+from dirac_client_session import record, start_dirac
 
-chain = X509Chain()
-for result in (
-    chain.loadChainFromFile(os.environ["COMPAT_USER_CERT"]),
-    chain.loadKeyFromFile(os.environ["COMPAT_USER_KEY"]),
-    chain.generateProxyToFile(os.environ["X509_USER_PROXY"], 3600, diracGroup="dirac_user"),
-):
-    if not result["OK"]:
-        sys.exit(f"proxy: {result['Message']}")
-
-import DIRAC  # noqa: E402
-
-if hasattr(DIRAC, "initialize"):  # DIRAC >= 8.1
-    DIRAC.initialize(require_auth=False)
-else:
-    from DIRAC.Core.Base.Script import parseCommandLine
-
-    sys.argv = sys.argv[:1]
-    parseCommandLine(ignoreErrors=True)
+start_dirac()
 
 from DIRAC.Core.Base.Client import Client  # noqa: E402
 from DIRAC.Interfaces.API.Job import Job  # noqa: E402
@@ -39,10 +21,7 @@ results = {}
 
 
 def call(name, method, *args):
-    try:
-        results[name] = method(*args)
-    except Exception as exc:
-        results[name] = {"OK": False, "Message": f"the DIRAC client raised {type(exc).__name__}: {exc}"}
+    record(results, name, method, *args)
     value = results[name].get("Value") if isinstance(results[name], dict) else None
     if isinstance(value, dict):
         results[f"{name}.keys"] = {"OK": True, "Value": [type(k).__name__ for k in value]}
