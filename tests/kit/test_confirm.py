@@ -18,6 +18,8 @@ from dirac_kit.lab.paths import LabPaths
 from dirac_kit.playbook import PlaybookRun, build_command
 from dirac_kit.state import RunPaths
 
+from .fake_checkout import write_local_lab_inventory
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,14 +52,7 @@ def checkout(tmp_path: Path) -> Path:
             "        content: \"{{ dirac_migration_confirm | default('not given') }}\"\n"
             "        mode: '0644'\n"
         )
-    inventory = tmp_path / "inventories" / "lab"
-    inventory.mkdir(parents=True)
-    (inventory / "vault-password.lab.txt").write_text("lab-only\n")
-    local = f"{{ansible_connection: local, ansible_python_interpreter: {sys.executable}}}"
-    (inventory / "hosts.yml").write_text(
-        "all:\n  children:\n"
-        f"    egi:\n      hosts:\n        egi1: {local}\n    fg:\n      hosts:\n        fg1: {local}\n"
-    )
+    write_local_lab_inventory(tmp_path)
     return tmp_path
 
 

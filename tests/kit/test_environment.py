@@ -14,6 +14,8 @@ from dirac_kit.lab.paths import LabPaths
 from dirac_kit.runbook.failure import failure_excerpt
 from dirac_kit.state import RunPaths
 
+from .fake_checkout import write_local_lab_inventory
+
 # Variables the kit must derive itself: a caller exporting them would hide a missing set-up.
 _KIT_SETS = (
     "ANSIBLE_CONFIG", "ANSIBLE_ROLES_PATH", "ANSIBLE_VAULT_PASSWORD_FILE", "ANSIBLE_VAULT_IDENTITY_LIST",
@@ -60,14 +62,7 @@ def checkout(tmp_path: Path) -> Path:
         "    - name: Fail with a cause\n"
         "      ansible.builtin.shell: echo the-real-cause >&2; exit 3\n"
     )
-    inventory = tmp_path / "inventories" / "lab"
-    inventory.mkdir(parents=True)
-    (inventory / "vault-password.lab.txt").write_text("lab-only\n")
-    local = f"{{ansible_connection: local, ansible_python_interpreter: {sys.executable}}}"
-    (inventory / "hosts.yml").write_text(
-        "all:\n  children:\n"
-        f"    egi:\n      hosts:\n        egi1: {local}\n    fg:\n      hosts:\n        fg1: {local}\n"
-    )
+    write_local_lab_inventory(tmp_path)
     return tmp_path
 
 
