@@ -122,26 +122,19 @@ def set_along_path(conn: Connection, name: str, meta_type: str, dir_id: int) -> 
     """The name of a directory above or below `dir_id` (not itself) where directory field `name` is set."""
     table = meta_value_table(name, meta_type, file_meta=False)
     c = FC_DirectoryClosure
-    d = FC_DirectoryList
-    row = (
-        conn.execute(
-            select(d.c.Name)
+    # Above: closure rows whose child is dir_id name its ancestors; below: those whose parent is dir_id.
+    for other, anchor in ((c.c.ParentID, c.c.ChildID), (c.c.ChildID, c.c.ParentID)):
+        row = conn.execute(
+            select(FC_DirectoryList.c.Name)
             .select_from(c)
-            .join(table, table.c.DirID == c.c.ParentID)
-            .join(d, d.c.DirID == c.c.ParentID)
-            .where(c.c.ChildID == dir_id, c.c.Depth > 0)
+            .join(table, table.c.DirID == other)
+            .join(FC_DirectoryList, FC_DirectoryList.c.DirID == other)
+            .where(anchor == dir_id, c.c.Depth > 0)
             .limit(1)
         ).first()
-        or conn.execute(
-            select(d.c.Name)
-            .select_from(c)
-            .join(table, table.c.DirID == c.c.ChildID)
-            .join(d, d.c.DirID == c.c.ChildID)
-            .where(c.c.ParentID == dir_id, c.c.Depth > 0)
-            .limit(1)
-        ).first()
-    )
-    return None if row is None else str(row[0])
+        if row is not None:
+            return str(row[0])
+    return None
 
 
 def inherited_value(conn: Connection, name: str, meta_type: str, dir_id: int) -> tuple[Any] | None:
