@@ -258,6 +258,23 @@ class Submission:
         return replace(self, request=replace(self.request, token=token))
 
 
+def _held_update(conn: Connection, submission: Submission, expected: str, **values: Any) -> bool:
+    """Compare-and-set on a submission row: update it (and renew its lease) only while it is still in
+    state `expected` under the holder's token; False when another holder moved it first."""
+    changed = conn.execute(
+        update(JobSubmissions)
+        .where(
+            and_(
+                JobSubmissions.c.SubmissionID == submission.submission_id,
+                JobSubmissions.c.Token == submission.request.token,
+                JobSubmissions.c.State == expected,
+            )
+        )
+        .values(**values, LeaseTime=utcnow())
+    ).rowcount
+    return bool(changed == 1)
+
+
 def _submission(row: Mapping[str, Any] | RowMapping) -> Submission:
     request = SubmissionRequest(
         str(row["Owner"]),
@@ -437,18 +454,7 @@ class JobDB(BaseDB):
     def take_over_submission(self, submission: Submission, token: str) -> bool:
         """Become the holder of `submission` (compare-and-set on its token): False if someone else moved it."""
         with self.engine.begin() as conn:
-            taken = conn.execute(
-                update(JobSubmissions)
-                .where(
-                    and_(
-                        JobSubmissions.c.SubmissionID == submission.submission_id,
-                        JobSubmissions.c.Token == submission.request.token,
-                        JobSubmissions.c.State == submission.state,
-                    )
-                )
-                .values(Token=token, LeaseTime=utcnow())
-            ).rowcount
-        return taken == 1
+            return _held_update(conn, submission, submission.state, Token=token)
 
     def make_visible(self, submission: Submission, jobs: Sequence[NewJob]) -> None:
         """Reserved -> Visible and the jobs' Jobs and InputData rows, in one transaction; Conflict (nothing
@@ -488,18 +494,7 @@ class JobDB(BaseDB):
 
     @staticmethod
     def _move_submission(conn: Connection, submission: Submission, expected: str, state: str) -> None:
-        moved = conn.execute(
-            update(JobSubmissions)
-            .where(
-                and_(
-                    JobSubmissions.c.SubmissionID == submission.submission_id,
-                    JobSubmissions.c.Token == submission.request.token,
-                    JobSubmissions.c.State == expected,
-                )
-            )
-            .values(State=state, LeaseTime=utcnow())
-        ).rowcount
-        if moved != 1:
+        if not _held_update(conn, submission, expected, State=state):
             raise Conflict(
                 f"submission {submission.submission_id} was taken over after its lease ran out: "
                 "nothing more was written, submit again with the same Idempotency-Key"
